@@ -1,0 +1,40 @@
+# qiosk_scraper: every target installs what it needs from the repo's own files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8765
+SERVE_PORT ?= 8001
+
+.PHONY: install test check lint typecheck demo docs bench bench-extract serve snapshot clean browser-deps
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check qiosk_scraper tests
+	$(BIN)/ruff format --check qiosk_scraper tests
+
+typecheck: install
+	$(BIN)/mypy
+
+# `make test` is what CI runs (through .ci/run) and what the README names: lint, types, the suite.
+test: check
+
+check: lint typecheck browser-deps
+	$(BIN)/python -m cogapp --check -r README.md
+	$(BIN)/pytest -W error -n 2 -q
+
+demo: install
+	$(BIN)/python -m qiosk_scraper.demo --port $(PORT) --serve-port $(SERVE_PORT)
+
+docs: install
+	$(BIN)/python -m cogapp -r README.md
+
+clean:
+	rm -rf $(VENV) archive/*.db archive/warc archive/snapshots archive/bench

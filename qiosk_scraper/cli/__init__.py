@@ -1,0 +1,19 @@
+"""The ``qiosk`` command line: thin click commands; the logic lives in the package's modules."""
+
+from __future__ import annotations
+
+import click
+
+from qiosk_scraper import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qiosk")
+def main() -> None:
+    """Archive Responsible Statecraft into a citable SQLite archive.
+
+    Example: qiosk mirror serve --port 8765
+    """
+
+
+# Command registration: one line per command module (keep this block sorted).
