@@ -1,0 +1,667 @@
+"""The archive: the only module that talks to SQLite (through sqlite-utils).
+
+Everything else hands records to :class:`Archive`; the schema below is its contract with the
+Datasette, snapshot and re-crawl code. Times are ISO 8601 UTC strings
+(``YYYY-MM-DDTHH:MM:SS+00:00``), JSON columns hold JSON text, booleans are 0/1.
+
+Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
+
+``crawls``
+    id, site, arguments (JSON: the command's options), versions (JSON: toolkit, Python, SQLite
+    and every installed distribution), started, ended, stats (JSON: the figures of the summary),
+    status (``running``, then the finish reason: ``finished``, ``shutdown``, ``failed`` ...).
+``captures``
+    One row per HTTP response received (articles, listings, feeds, sitemaps, robots.txt,
+    redirects, errors): id, crawl_id, url, method, status, fetched_at, content_type, location
+    (redirect target), etag, last_modified, payload_sha256 (of the body as received, before any
+    content decoding), payload_length, warc_file (path relative to the database's folder),
+    warc_offset and warc_length (the gzip member holding the WARC response record).
+``articles``
+    One row per canonical URL, every field of the article record as a column: url, title,
+    subtitle, article_type, section, published, modified, body, word_count, language; plus
+    post_id (the CMS id, unique when known), content_hash (SHA-256 of the record's canonical
+    JSON), first_seen, last_fetched, capture_id (the capture the record was extracted from),
+    extractor_version, gone_at (reserved for the re-crawl: when the site stopped serving it).
+    ``articles_fts`` (FTS5, kept current by triggers) indexes title, subtitle and body.
+``authors`` / ``article_authors``
+    authors: id, name, url (profile link or NULL; unique on name and url).
+    article_authors: article_id, author_id, position (0 = first in the byline).
+``tags`` / ``article_tags``
+    tags: id, label (unique). article_tags: article_id, tag_id, position (page order).
+``sections`` / ``article_sections``
+    sections: id, label (unique, e.g. ``Middle East``, ``QiOSK``, ``Analysis``).
+    article_sections: article_id, section_id, is_primary (1 when it is the section the article
+    page names), listed (1 when the article was seen in that section's listing).
+``listing_sightings``
+    url (canonical article URL as the listing links it), post_id, section_id, crawl_id,
+    seen_at: every (article, listing) pair seen, kept so a listing seen before its article was
+    fetched is linked when the article is saved.
+``images``
+    article_id, position, url, alt, caption, credit, lead (the lead image first).
+``links``
+    article_id, position, url, text: the links inside the body, in page order.
+``url_aliases``
+    url (a variant: tracking parameters, missing slash, an old slug that redirects), target_url
+    (the canonical URL it stands for), article_id (set once the article is archived), kind
+    (``variant``, ``redirect``, ``canonical``), first_seen.
+``errors``
+    id, crawl_id, url, kind (e.g. ``http_404``, ``not_an_article``, ``dns``), message, at,
+    capture_id (the response that showed the failure, when there was one).
+
+Writes are transactions: :meth:`Archive.save_article` stores an article row and all its child
+rows atomically, so a crash never leaves half an article. Room is left for the re-crawl work
+(a ``revisions`` table in schema version 2) through :data:`_MIGRATIONS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlite_utils
+from sqlite_utils.db import Table
+
+SCHEMA_VERSION = 1
+
+SaveOutcome = Literal["new", "updated", "unchanged"]
+
+_ARTICLE_COLUMNS = (
+    "url",
+    "title",
+    "subtitle",
+    "article_type",
+    "section",
+    "published",
+    "modified",
+    "body",
+    "word_count",
+    "language",
+)
+
+
+class ArchiveError(Exception):
+    """The archive file cannot be used (not SQLite, newer schema than this toolkit ...)."""
+
+
+def now_iso() -> str:
+    """The current time as the archive's ISO 8601 UTC string."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """SHA-256 of a record's canonical JSON (sorted keys, UTF-8)."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db.table("crawls").create(
+        {
+            "id": int,
+            "site": str,
+            "arguments": str,
+            "versions": str,
+            "started": str,
+            "ended": str,
+            "stats": str,
+            "status": str,
+        },
+        pk="id",
+        not_null=["site", "started", "status"],
+    )
+    db.table("captures").create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,
+            "method": str,
+            "status": int,
+            "fetched_at": str,
+            "content_type": str,
+            "location": str,
+            "etag": str,
+            "last_modified": str,
+            "payload_sha256": str,
+            "payload_length": int,
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id")],
+        not_null=["crawl_id", "url", "status", "fetched_at"],
+    )
+    db.table("articles").create(
+        {
+            "id": int,
+            "url": str,
+            "post_id": str,
+            "title": str,
+            "subtitle": str,
+            "article_type": str,
+            "section": str,
+            "published": str,
+            "modified": str,
+            "body": str,
+            "word_count": int,
+            "language": str,
+            "content_hash": str,
+            "first_seen": str,
+            "last_fetched": str,
+            "capture_id": int,
+            "extractor_version": str,
+            "gone_at": str,
+        },
+        pk="id",
+        foreign_keys=[("capture_id", "captures", "id")],
+        not_null=["url", "title", "content_hash", "first_seen", "last_fetched"],
+    )
+    db.table("authors").create({"id": int, "name": str, "url": str}, pk="id", not_null=["name"])
+    db.table("article_authors").create(
+        {"article_id": int, "author_id": int, "position": int},
+        pk=("article_id", "position"),
+        foreign_keys=[("article_id", "articles", "id"), ("author_id", "authors", "id")],
+    )
+    db.table("tags").create({"id": int, "label": str}, pk="id", not_null=["label"])
+    db.table("article_tags").create(
+        {"article_id": int, "tag_id": int, "position": int},
+        pk=("article_id", "position"),
+        foreign_keys=[("article_id", "articles", "id"), ("tag_id", "tags", "id")],
+    )
+    db.table("sections").create({"id": int, "label": str}, pk="id", not_null=["label"])
+    db.table("article_sections").create(
+        {"article_id": int, "section_id": int, "is_primary": int, "listed": int},
+        pk=("article_id", "section_id"),
+        foreign_keys=[("article_id", "articles", "id"), ("section_id", "sections", "id")],
+        not_null=["is_primary", "listed"],
+        defaults={"is_primary": 0, "listed": 0},
+    )
+    db.table("listing_sightings").create(
+        {"url": str, "section_id": int, "post_id": str, "crawl_id": int, "seen_at": str},
+        pk=("url", "section_id"),
+        foreign_keys=[("section_id", "sections", "id"), ("crawl_id", "crawls", "id")],
+    )
+    db.table("images").create(
+        {
+            "article_id": int,
+            "position": int,
+            "url": str,
+            "alt": str,
+            "caption": str,
+            "credit": str,
+            "lead": int,
+        },
+        pk=("article_id", "position"),
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null=["url", "alt", "lead"],
+    )
+    db.table("links").create(
+        {"article_id": int, "position": int, "url": str, "text": str},
+        pk=("article_id", "position"),
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null=["url", "text"],
+    )
+    db.table("url_aliases").create(
+        {"url": str, "target_url": str, "article_id": int, "kind": str, "first_seen": str},
+        pk="url",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null=["target_url", "kind", "first_seen"],
+    )
+    db.table("errors").create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,
+            "kind": str,
+            "message": str,
+            "at": str,
+            "capture_id": int,
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id"), ("capture_id", "captures", "id")],
+        not_null=["crawl_id", "url", "kind", "at"],
+    )
+    db.table("captures").create_index(["url"])
+    db.table("captures").create_index(["crawl_id"])
+    db.table("articles").create_index(["url"], unique=True)
+    db.table("articles").create_index(["published"])
+    db.execute(
+        "CREATE UNIQUE INDEX idx_articles_post_id ON articles (post_id) WHERE post_id IS NOT NULL"
+    )
+    db.execute("CREATE UNIQUE INDEX idx_authors_name_url ON authors (name, ifnull(url, ''))")
+    db.table("tags").create_index(["label"], unique=True)
+    db.table("sections").create_index(["label"], unique=True)
+    db.table("article_authors").create_index(["author_id"])
+    db.table("article_tags").create_index(["tag_id"])
+    db.table("article_sections").create_index(["section_id"])
+    db.table("listing_sightings").create_index(["post_id"])
+    db.table("links").create_index(["url"])
+    db.table("url_aliases").create_index(["target_url"])
+    db.table("url_aliases").create_index(["article_id"])
+    db.table("errors").create_index(["crawl_id"])
+    db.table("errors").create_index(["kind"])
+    db.table("articles").enable_fts(["title", "subtitle", "body"], create_triggers=True)
+
+
+# Schema version n is reached by running _MIGRATIONS[n - 1] on version n - 1.
+_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+class Archive:
+    """A SQLite archive file, created or migrated to :data:`SCHEMA_VERSION` on open.
+
+    >>> archive = Archive(tmp / "qiosk.db")  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        try:
+            self.db.enable_wal()
+        except sqlite3.DatabaseError as error:  # not a database, encrypted, corrupt ...
+            self.db.close()
+            raise ArchiveError(f"{self.path}: not a usable SQLite archive ({error})") from error
+        self.db.execute("PRAGMA foreign_keys = ON")
+        # WAL + NORMAL: a commit survives a killed process; only a power cut may lose the last.
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA busy_timeout = 10000")
+        self._migrate()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def folder(self) -> Path:
+        """The database's folder: WARC paths in ``captures`` are relative to it."""
+        return self.path.parent
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise ArchiveError(
+                f"{self.path}: schema version {version} is newer than this toolkit's "
+                f"{SCHEMA_VERSION}; upgrade qiosk-scraper"
+            )
+        if version == 0 and self.db.table_names():
+            raise ArchiveError(f"{self.path}: a SQLite file that is not a qiosk archive")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.db.atomic():
+                _MIGRATIONS[target - 1](self.db)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    def _table(self, name: str) -> Table:
+        return self.db.table(name)
+
+    def _insert(self, name: str, row: Mapping[str, Any]) -> int:
+        """Insert one row; returns its integer primary key."""
+        last_pk = self.db.table(name).insert(dict(row)).last_pk
+        assert isinstance(last_pk, int), last_pk
+        return last_pk
+
+    # -- crawls --------------------------------------------------------------------------
+
+    def start_crawl(
+        self, site: str, arguments: Mapping[str, Any], versions: Mapping[str, str]
+    ) -> int:
+        """Record a crawl as running; returns its id."""
+        row = {
+            "site": site,
+            "arguments": json.dumps(dict(arguments), sort_keys=True, default=str),
+            "versions": json.dumps(dict(versions), sort_keys=True),
+            "started": now_iso(),
+            "status": "running",
+        }
+        with self.db.atomic():
+            return self._insert("crawls", row)
+
+    def finish_crawl(self, crawl_id: int, stats: Mapping[str, Any], status: str) -> None:
+        """Store a crawl's end time, figures and finish reason."""
+        self._table("crawls").update(
+            crawl_id,
+            {
+                "ended": now_iso(),
+                "stats": json.dumps(dict(stats), sort_keys=True, default=str),
+                "status": status,
+            },
+        )
+
+    def crawl(self, crawl_id: int) -> dict[str, Any]:
+        row = self._table("crawls").get(crawl_id)
+        for key in ("arguments", "versions", "stats"):
+            row[key] = json.loads(row[key]) if row[key] else None
+        return row
+
+    # -- captures and errors -------------------------------------------------------------
+
+    def add_capture(self, crawl_id: int, capture: Mapping[str, Any]) -> int:
+        """Index one received response (see the ``captures`` columns); returns its id."""
+        with self.db.atomic():
+            return self._insert("captures", {**capture, "crawl_id": crawl_id})
+
+    def latest_capture(self, url: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT * FROM captures WHERE url = ? ORDER BY id DESC LIMIT 1", [url])
+        return next(iter(rows), None)
+
+    def add_error(
+        self,
+        crawl_id: int,
+        url: str,
+        kind: str,
+        message: str,
+        *,
+        capture_id: int | None = None,
+        at: str | None = None,
+    ) -> int:
+        """Record a failure with its reason; returns its id."""
+        row = {
+            "crawl_id": crawl_id,
+            "url": url,
+            "kind": kind,
+            "message": message,
+            "at": at or now_iso(),
+            "capture_id": capture_id,
+        }
+        with self.db.atomic():
+            return self._insert("errors", row)
+
+    def errors(self, crawl_id: int | None = None) -> list[dict[str, Any]]:
+        if crawl_id is None:
+            return list(self.db.query("SELECT * FROM errors ORDER BY id"))
+        return list(
+            self.db.query("SELECT * FROM errors WHERE crawl_id = ? ORDER BY id", [crawl_id])
+        )
+
+    # -- articles ------------------------------------------------------------------------
+
+    def find_article(self, url: str | None = None, post_id: str | None = None) -> int | None:
+        """The id of the archived article at ``url`` (or one of its aliases) or with
+        ``post_id``; None when unknown."""
+        if url is not None:
+            row = self.db.execute(
+                "SELECT id FROM articles WHERE url = ? UNION ALL "
+                "SELECT article_id FROM url_aliases WHERE url = ? AND article_id IS NOT NULL",
+                [url, url],
+            ).fetchone()
+            if row:
+                return int(row[0])
+        if post_id is not None:
+            row = self.db.execute("SELECT id FROM articles WHERE post_id = ?", [post_id]).fetchone()
+            if row:
+                return int(row[0])
+        return None
+
+    def save_article(
+        self,
+        record: Mapping[str, Any],
+        *,
+        crawl_id: int,
+        capture_id: int | None,
+        fetched_at: str,
+        post_id: str | None = None,
+        extractor_version: str | None = None,
+        aliases: Iterable[tuple[str, str]] = (),
+    ) -> SaveOutcome:
+        """Store an article record (``Article.to_record(extras=False)``) and all its child rows
+        in one transaction; ``aliases`` are (url, kind) pairs that stand for the same article
+        (redirected URLs, variants). Returns whether the article was new, updated or unchanged.
+        """
+        url = record["url"]
+        digest = content_hash(record)
+        alias_list = [(alias, kind) for alias, kind in aliases if alias != url]
+        with self.db.atomic():
+            found = self.find_article(url, post_id)
+            existing = None if found is None else self._table("articles").get(found)
+            if existing is not None and existing["content_hash"] == digest:
+                outcome: SaveOutcome = "unchanged"
+                article_id = existing["id"]
+                self._table("articles").update(
+                    article_id,
+                    {"last_fetched": fetched_at, "capture_id": capture_id, "gone_at": None},
+                )
+            else:
+                row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
+                row.update(
+                    post_id=post_id,
+                    content_hash=digest,
+                    last_fetched=fetched_at,
+                    capture_id=capture_id,
+                    extractor_version=extractor_version,
+                    gone_at=None,
+                )
+                if existing is None:
+                    outcome = "new"
+                    row["first_seen"] = fetched_at
+                    article_id = self._insert("articles", row)
+                else:
+                    outcome = "updated"
+                    article_id = existing["id"]
+                    if existing["url"] != url:
+                        alias_list.append((existing["url"], "redirect"))
+                    if post_id is None:
+                        row["post_id"] = existing["post_id"]
+                    self._table("articles").update(article_id, row)
+                    self._delete_children(article_id)
+                self._insert_children(article_id, record)
+            for alias, kind in alias_list:
+                self._alias(alias, url, kind, article_id)
+            self._link_aliases_and_sightings(article_id, url, [a for a, _ in alias_list], post_id)
+        return outcome
+
+    def _delete_children(self, article_id: int) -> None:
+        for table in ("article_authors", "article_tags", "images", "links"):
+            self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+        self.db.execute(
+            "UPDATE article_sections SET is_primary = 0 WHERE article_id = ?", [article_id]
+        )
+        self.db.execute(
+            "DELETE FROM article_sections WHERE article_id = ? AND is_primary = 0 AND listed = 0",
+            [article_id],
+        )
+
+    def _insert_children(self, article_id: int, record: Mapping[str, Any]) -> None:
+        authors = [
+            {
+                "article_id": article_id,
+                "author_id": self._author_id(a["name"], a.get("url")),
+                "position": i,
+            }
+            for i, a in enumerate(record.get("authors") or [])
+        ]
+        self._table("article_authors").insert_all(authors)
+        tags = [
+            {"article_id": article_id, "tag_id": self._label_id("tags", tag), "position": i}
+            for i, tag in enumerate(record.get("tags") or [])
+        ]
+        self._table("article_tags").insert_all(tags)
+        images = [
+            {
+                "article_id": article_id,
+                "position": i,
+                "url": image["url"],
+                "alt": image.get("alt") or "",
+                "caption": image.get("caption"),
+                "credit": image.get("credit"),
+                "lead": int(bool(image.get("lead"))),
+            }
+            for i, image in enumerate(record.get("images") or [])
+        ]
+        self._table("images").insert_all(images)
+        links = [
+            {"article_id": article_id, "position": i, "url": link["url"], "text": link["text"]}
+            for i, link in enumerate(record.get("links") or [])
+        ]
+        self._table("links").insert_all(links)
+        if record.get("section"):
+            self._mark_section(
+                article_id, self._label_id("sections", record["section"]), "is_primary"
+            )
+
+    def _author_id(self, name: str, url: str | None) -> int:
+        row = self.db.execute(
+            "SELECT id FROM authors WHERE name = ? AND url IS ?", [name, url]
+        ).fetchone()
+        if row:
+            return int(row[0])
+        return self._insert("authors", {"name": name, "url": url})
+
+    def _label_id(self, table: str, label: str) -> int:
+        row = self.db.execute(f"SELECT id FROM {table} WHERE label = ?", [label]).fetchone()
+        if row:
+            return int(row[0])
+        return self._insert(table, {"label": label})
+
+    def _mark_section(self, article_id: int, section_id: int, flag: str) -> None:
+        self.db.execute(
+            "INSERT INTO article_sections (article_id, section_id, is_primary, listed) "
+            "VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING",
+            [article_id, section_id],
+        )
+        self.db.execute(
+            f"UPDATE article_sections SET {flag} = 1 WHERE article_id = ? AND section_id = ?",
+            [article_id, section_id],
+        )
+
+    def _alias(self, url: str, target_url: str, kind: str, article_id: int | None) -> None:
+        self.db.execute(
+            "INSERT INTO url_aliases (url, target_url, article_id, kind, first_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET "
+            "article_id = coalesce(excluded.article_id, article_id)",
+            [url, target_url, article_id, kind, now_iso()],
+        )
+
+    def _link_aliases_and_sightings(
+        self, article_id: int, url: str, aliases: list[str], post_id: str | None
+    ) -> None:
+        urls = [url, *aliases]
+        marks = ", ".join("?" * len(urls))
+        self.db.execute(
+            f"UPDATE url_aliases SET article_id = ? WHERE article_id IS NULL "
+            f"AND target_url IN ({marks})",
+            [article_id, *urls],
+        )
+        sightings = self.db.execute(
+            f"SELECT DISTINCT section_id FROM listing_sightings WHERE url IN ({marks}) "
+            "OR (post_id IS NOT NULL AND post_id = ?)",
+            [*urls, post_id],
+        ).fetchall()
+        for (section_id,) in sightings:
+            self._mark_section(article_id, section_id, "listed")
+
+    def add_alias(self, url: str, target_url: str, kind: str = "variant") -> None:
+        """Record that ``url`` stands for the article at ``target_url`` (which may not be
+        archived yet: the link is made when it is). A URL equal to its target is ignored."""
+        if url == target_url:
+            return
+        with self.db.atomic():
+            self._alias(url, target_url, kind, self.find_article(target_url))
+
+    def record_listing(
+        self,
+        article_url: str,
+        section_label: str,
+        *,
+        crawl_id: int | None = None,
+        post_id: str | None = None,
+    ) -> None:
+        """Record that the listing of ``section_label`` links the article at ``article_url``;
+        ``article_sections`` shows it once the article is archived."""
+        with self.db.atomic():
+            section_id = self._label_id("sections", section_label)
+            self.db.execute(
+                "INSERT INTO listing_sightings (url, section_id, post_id, crawl_id, seen_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "post_id = coalesce(excluded.post_id, post_id), crawl_id = excluded.crawl_id, "
+                "seen_at = excluded.seen_at",
+                [article_url, section_id, post_id, crawl_id, now_iso()],
+            )
+            article_id = self.find_article(article_url, post_id)
+            if article_id is not None:
+                self._mark_section(article_id, section_id, "listed")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def article_urls(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT url FROM articles ORDER BY url")]
+
+    def article_record(self, url: str) -> dict[str, Any] | None:
+        """The article record rebuilt from the rows, as ``Article.to_record(extras=False)``
+        gives it; None when no article has that URL (or alias)."""
+        article_id = self.find_article(url)
+        if article_id is None:
+            return None
+        row = self._table("articles").get(article_id)
+        record: dict[str, Any] = {column: row[column] for column in _ARTICLE_COLUMNS}
+        record["authors"] = [
+            {"name": name, "url": author_url}
+            for name, author_url in self.db.execute(
+                "SELECT a.name, a.url FROM article_authors aa "
+                "JOIN authors a ON a.id = aa.author_id "
+                "WHERE aa.article_id = ? ORDER BY aa.position",
+                [article_id],
+            )
+        ]
+        record["tags"] = [
+            label
+            for (label,) in self.db.execute(
+                "SELECT t.label FROM article_tags at JOIN tags t ON t.id = at.tag_id "
+                "WHERE at.article_id = ? ORDER BY at.position",
+                [article_id],
+            )
+        ]
+        record["images"] = [
+            {"url": u, "alt": alt, "caption": caption, "credit": credit, "lead": bool(lead)}
+            for u, alt, caption, credit, lead in self.db.execute(
+                "SELECT url, alt, caption, credit, lead FROM images WHERE article_id = ? "
+                "ORDER BY position",
+                [article_id],
+            )
+        ]
+        record["links"] = [
+            {"url": u, "text": text}
+            for u, text in self.db.execute(
+                "SELECT url, text FROM links WHERE article_id = ? ORDER BY position", [article_id]
+            )
+        ]
+        return dict(sorted(record.items()))
+
+    def article_row(self, url: str) -> dict[str, Any] | None:
+        article_id = self.find_article(url)
+        return None if article_id is None else self._table("articles").get(article_id)
+
+    def listed_sections(self, url: str) -> list[str]:
+        """Labels of the listings the article at ``url`` was seen in, sorted."""
+        return [
+            label
+            for (label,) in self.db.execute(
+                "SELECT s.label FROM article_sections x JOIN sections s ON s.id = x.section_id "
+                "JOIN articles a ON a.id = x.article_id WHERE a.url = ? AND x.listed = 1 "
+                "ORDER BY s.label",
+                [url],
+            )
+        ]
+
+    def count(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0])
+
+    def search(self, query: str, limit: int = 20) -> Iterator[dict[str, Any]]:
+        """Full-text search over title, subtitle and body, best match first."""
+        return self._table("articles").search(query, columns=["url", "title"], limit=limit)
