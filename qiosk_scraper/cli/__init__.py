@@ -17,3 +17,4 @@ def main() -> None:
 
 
 # Command registration: one line per command module (keep this block sorted).
+from qiosk_scraper.cli import extract as _extract  # noqa: E402, F401

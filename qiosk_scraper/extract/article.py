@@ -1,0 +1,330 @@
+"""``extract_article``: one pure function from a page to an article record.
+
+Layers, most trusted first: structured data (JSON-LD, OpenGraph/``article:*`` meta, canonical
+link), the outlet's RebelMouse markup, trafilatura (body; fallback metadata), dateparser for
+shown dates, htmldate last. Each field's layer is written to ``Article.provenance``;
+disagreements worth an analyst's eye go to ``Article.warnings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+from urllib.parse import urljoin
+
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+
+from qiosk_scraper.article import Article, Author, Image, iso_utc
+from qiosk_scraper.extract import markup
+from qiosk_scraper.extract.body import Body, container_body, page_body
+from qiosk_scraper.extract.credits import split_credit
+from qiosk_scraper.extract.dates import OUTLET_ZONE, ShownDate, disagree, parse_iso, parse_shown
+from qiosk_scraper.extract.dom import image_src
+from qiosk_scraper.extract.page import NotAnArticle, parse_html
+from qiosk_scraper.extract.structured import LinkedData, MetaTags, linked_data, meta_tags
+from qiosk_scraper.urls import canonicalize, same_site
+
+T = TypeVar("T")
+ARTICLE_TYPES = ("Analysis", "Reporting", "Opinion", "News")
+
+
+@dataclass
+class _Page:
+    """Everything read from one page, shared by the field helpers."""
+
+    tree: HtmlElement
+    url: str
+    fetched_at: datetime
+    ld: LinkedData | None
+    meta: MetaTags
+    post: HtmlElement | None
+    provenance: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    trafilatura: Document | None = None
+
+    def pick(self, name: str, *layers: tuple[str, Callable[[], T | None]]) -> T | None:
+        """The first non-empty value among ``layers`` (tried in order), its layer recorded."""
+        for layer, get in layers:
+            value = get()
+            if value:
+                self.provenance[name] = layer
+                return value
+        return None
+
+    def fallback(self) -> Document | None:
+        """trafilatura's metadata of the page, computed once and only when a field needs it."""
+        if self.trafilatura is None:
+            self.trafilatura = _trafilatura_metadata(self.tree, self.url, self.fetched_at)
+        return self.trafilatura
+
+
+def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Article:
+    """The article record of one page fetched from ``url`` at ``fetched_at``.
+
+    Raises :class:`NotAnArticle` for anything that is not an article page; no other exception.
+    """
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    tree = parse_html(html)
+    page = _Page(tree, url, fetched_at, linked_data(tree), meta_tags(tree), markup.main_post(tree))
+    _check_is_article(page)
+    body = _body(page)
+    title = _title(page)
+    if not title:
+        raise NotAnArticle("no title")
+    if not body.blocks:
+        raise NotAnArticle("no body text")
+    published = _published(page)
+    article = Article(
+        url=_url(page),
+        title=title,
+        subtitle=_subtitle(page),
+        article_type=_article_type(page),
+        section=_section(page),
+        tags=_tags(page),
+        authors=_authors(page),
+        published=iso_utc(published) if published else None,
+        modified=_modified(page, published),
+        body=body.text,
+        images=_images(page, body),
+        links=body.links,
+        provenance=page.provenance,
+        warnings=page.warnings,
+    )
+    return article
+
+
+def _check_is_article(page: _Page) -> None:
+    if page.post is not None or page.ld is not None:
+        return
+    if (page.meta.get("og:type") or "").lower() == "article":
+        return
+    if markup.is_listing(page.tree):
+        raise NotAnArticle("listing page")
+    if markup.is_rebelmouse(page.tree):
+        raise NotAnArticle("page of the outlet without an article")
+
+
+def _body(page: _Page) -> Body:
+    container = markup.body_container(page.post) if page.post is not None else None
+    extra = [label for label in [_label(page)] if label]
+    if container is not None:
+        page.provenance["body"] = "markup+trafilatura"
+        return container_body(container, page.url, extra)
+    body, document = page_body(page.tree, page.url, extra)
+    page.trafilatura = document
+    page.provenance["body"] = "trafilatura"
+    return body
+
+
+def _label(page: _Page) -> str | None:
+    """The ``<Type> | <Section>`` label shown around the article, as plain text."""
+    kind, section = _article_type(page), _section(page)
+    return f"{kind} | {section}" if kind and section else None
+
+
+def _url(page: _Page) -> str:
+    """The page's canonical/og:url when it stays on the fetched host, else the fetched URL."""
+    for layer, candidate in (
+        ("meta", page.meta.canonical),
+        ("meta", page.meta.get("og:url")),
+        ("json-ld", page.ld.url if page.ld else None),
+    ):
+        if candidate:
+            absolute = urljoin(page.url, candidate)
+            if same_site(absolute, page.url):
+                page.provenance["url"] = layer
+                return canonicalize(absolute)
+    page.provenance["url"] = "url"
+    return canonicalize(page.url)
+
+
+def _title(page: _Page) -> str | None:
+    return page.pick(
+        "title",
+        ("json-ld", lambda: page.ld.headline if page.ld else None),
+        ("meta", lambda: page.meta.get("og:title")),
+        ("markup", lambda: markup.headline(page.post) if page.post is not None else None),
+        ("trafilatura", lambda: _fallback_field(page, "title")),
+    )
+
+
+def _subtitle(page: _Page) -> str | None:
+    """The dek as marked up; description meta only on pages without the outlet's markup
+    (the outlet's description of a dek-less article is an excerpt, not a dek)."""
+    if page.post is not None:
+        return page.pick("subtitle", ("markup", lambda: markup.dek(page.post)))
+    return page.pick(
+        "subtitle",
+        ("json-ld", lambda: page.ld.description if page.ld else None),
+        ("meta", lambda: page.meta.get("og:description")),
+    )
+
+
+def _article_type(page: _Page) -> str | None:
+    def from_markup() -> str | None:
+        return markup.article_type(page.post) if page.post is not None else None
+
+    def from_ld() -> str | None:
+        names = {"AnalysisNewsArticle": "Analysis", "OpinionNewsArticle": "Opinion"}
+        names["ReportageNewsArticle"] = "Reporting"
+        types = page.ld.types if page.ld else frozenset()
+        return next((names[t] for t in sorted(types) if t in names), None)
+
+    return page.pick("article_type", ("markup", from_markup), ("json-ld", from_ld))
+
+
+def _section(page: _Page) -> str | None:
+    return page.pick(
+        "section",
+        ("markup", lambda: markup.section(page.post) if page.post is not None else None),
+        ("json-ld", lambda: page.ld.section if page.ld else None),
+        ("meta", lambda: page.meta.get("article:section")),
+    )
+
+
+def _tags(page: _Page) -> list[str]:
+    tags = page.pick(
+        "tags",
+        ("markup", lambda: markup.tags(page.post) if page.post is not None else None),
+        ("meta", lambda: page.meta.tags),
+        ("json-ld", lambda: page.ld.keywords if page.ld else None),
+    )
+    return list(dict.fromkeys(tags or []))
+
+
+def _authors(page: _Page) -> list[Author]:
+    """Byline order from the markup, checked against JSON-LD (names only)."""
+    byline = markup.authors(page.post, page.url) if page.post is not None else []
+    structured = page.ld.authors if page.ld else []
+    if byline and structured and [a.name for a in byline] != [a.name for a in structured]:
+        page.warnings.append(
+            "authors: byline "
+            + ", ".join(a.name for a in byline)
+            + " differs from JSON-LD "
+            + ", ".join(a.name for a in structured)
+        )
+    return (
+        page.pick(
+            "authors",
+            ("markup", lambda: byline),
+            ("json-ld", lambda: [_absolute_author(a, page.url) for a in structured]),
+            ("meta", lambda: _meta_authors(page.meta)),
+            ("trafilatura", lambda: _trafilatura_authors(page)),
+        )
+        or []
+    )
+
+
+def _absolute_author(author: Author, base: str) -> Author:
+    return Author(author.name, urljoin(base, author.url) if author.url else None)
+
+
+def _meta_authors(meta: MetaTags) -> list[Author]:
+    value = meta.get("author") or meta.get("article:author") or ""
+    if value.startswith(("http://", "https://")):
+        return []
+    return [Author(name.strip()) for name in value.split(",") if name.strip()]
+
+
+def _trafilatura_authors(page: _Page) -> list[Author]:
+    value = _fallback_field(page, "author") or ""
+    return [Author(name.strip()) for name in value.split(";") if name.strip()]
+
+
+def _fallback_field(page: _Page, name: str) -> str | None:
+    document = page.fallback()
+    value = getattr(document, name, None) if document is not None else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _shown(page: _Page) -> tuple[ShownDate | None, ShownDate | None]:
+    if page.post is None:
+        return None, None
+    published, modified = markup.shown_dates(page.post)
+    return parse_shown(published, page.fetched_at), parse_shown(modified, page.fetched_at)
+
+
+def _published(page: _Page) -> datetime | None:
+    shown, _ = _shown(page)
+    structured = page.pick(
+        "published",
+        ("json-ld", lambda: parse_iso(page.ld.date_published if page.ld else None)),
+        ("meta", lambda: parse_iso(page.meta.get("article:published_time"))),
+    )
+    if structured is not None:
+        if shown is not None and disagree(structured, shown):
+            page.warnings.append(
+                f"published: structured {iso_utc(structured)} and shown "
+                f"{shown.local_day.isoformat()} differ by more than a day"
+            )
+        return structured
+    return page.pick(
+        "published",
+        ("dateparser", lambda: shown.moment if shown else None),
+        ("htmldate", lambda: _htmldate(page)),
+    )
+
+
+def _modified(page: _Page, published: datetime | None) -> str | None:
+    """The last update, None when absent or equal to the publication."""
+    _, shown = _shown(page)
+    modified = page.pick(
+        "modified",
+        ("json-ld", lambda: parse_iso(page.ld.date_modified if page.ld else None)),
+        ("meta", lambda: parse_iso(page.meta.get("article:modified_time"))),
+        ("dateparser", lambda: shown.moment if shown else None),
+    )
+    if modified is None or (published is not None and iso_utc(modified) == iso_utc(published)):
+        page.provenance.pop("modified", None)
+        return None
+    return iso_utc(modified)
+
+
+def _htmldate(page: _Page) -> datetime | None:
+    """htmldate's original publication day (New York midnight), bounded by the fetch day."""
+    found = find_date(
+        page.tree,
+        original_date=True,
+        extensive_search=True,
+        max_date=page.fetched_at.strftime("%Y-%m-%d"),
+        url=page.url,
+    )
+    if not found:
+        return None
+    day = datetime.strptime(found, "%Y-%m-%d")
+    return day.replace(tzinfo=OUTLET_ZONE)
+
+
+def _images(page: _Page, body: Body) -> list[Image]:
+    """The lead image (hero markup, else og:image / JSON-LD image) and the in-body images."""
+    hero, hero_credit = markup.hero_image(page.post) if page.post is not None else (None, None)
+    caption, credit = split_credit(hero_credit or body.lead_credit)
+    lead: Image | None = None
+    src = image_src(hero) if hero is not None else None
+    if hero is not None and src:
+        lead = Image(urljoin(page.url, src), hero.get("alt") or "", caption, credit, lead=True)
+        page.provenance["images"] = "markup"
+    else:
+        fallback = page.pick(
+            "images",
+            ("meta", lambda: page.meta.get("og:image")),
+            ("json-ld", lambda: page.ld.image if page.ld else None),
+        )
+        if fallback:
+            lead = Image(urljoin(page.url, fallback), "", caption, credit, lead=True)
+    if body.images:
+        page.provenance.setdefault("images", "markup")
+    return ([lead] if lead else []) + body.images
+
+
+def _trafilatura_metadata(tree: HtmlElement, url: str, fetched_at: datetime) -> Document | None:
+    from trafilatura import extract_metadata
+
+    max_date = fetched_at.strftime("%Y-%m-%d")
+    params = {"original_date": True, "extensive_search": False, "max_date": max_date}
+    return extract_metadata(tree, url, params)

@@ -1,0 +1,265 @@
+"""The body: trafilatura run on the article's body container (or on the whole page when the
+markup has none), turned into the record's blocks, links and in-body images.
+
+Before trafilatura sees the container, a copy of it loses what is not body text: scripts,
+share/ad/pager widgets, in-body image captions and credits (kept as :class:`Image` records)
+and the "Top photo credit:" line (kept as the lead image's credit). After it, blocks are read
+from its XML (``p``, ``head``, list ``item``, quote paragraphs, table ``row``) and every
+boilerplate block of the outlet is dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.html
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura.settings import Document
+
+from qiosk_scraper.article import Image, Link
+from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
+from qiosk_scraper.extract.dom import Elements, collapse, has_class, image_src, text_of
+
+# Boilerplate of the outlet's templates (outlet-anatomy.md section 5), compared case-blind
+# against whole blocks.
+BOILERPLATE = frozenset(
+    s.casefold()
+    for s in (
+        "Follow us on social",
+        "google cta",
+        "Want more of our stories on Google?",
+        "Click here to make us a Preferred Source.",
+        "LATEST",
+        "QIOSK",
+        "Newsletter",
+        "keep reading",
+        "Show less",
+        "keep readingShow less",
+        "keep reading Show less",
+        "More from",
+    )
+)
+_BOILERPLATE_PREFIXES = ("subscribe now to our weekly round-up",)
+
+_NOISE = Elements(
+    "|".join(
+        [
+            ".//script",
+            ".//style",
+            ".//noscript",
+            ".//template",
+            f".//*[{has_class('widget__shares')}]",
+            f".//*[{has_class('share-panel')}]",
+            f".//*[{has_class('ad-tag')}]",
+            ".//*[contains(@class, 'rblad-')]",
+            f".//*[{has_class('around-the-web')}]",
+            f".//*[{has_class('post-pager')}]",
+            f".//*[{has_class('regwall-container')}]",
+        ]
+    )
+)
+_IMAGES = Elements(".//img")
+_CAPTION = Elements(f".//small[{has_class('media-caption')}]")
+_PHOTO_CREDIT = Elements(f".//small[{has_class('media-photo-credit')}]")
+_IMAGE_SMALLS = Elements(f".//small[{has_class('image-media')}]")
+_LINE_ELEMENTS = Elements(".//p|.//div|.//figcaption|.//small")
+
+_BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", "div", "row"})
+
+
+@dataclass
+class Body:
+    blocks: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    lead_credit: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.blocks)
+
+
+def is_boilerplate(block: str, extra: Iterable[str] = ()) -> bool:
+    """True for a block that is one of the outlet's boilerplate strings (or one of ``extra``)."""
+    folded = block.casefold()
+    if folded in BOILERPLATE or folded.startswith(_BOILERPLATE_PREFIXES):
+        return True
+    return any(folded == e.casefold() for e in extra)
+
+
+def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
+    """The nearest block around an in-body image (its ``p.shortcode-media`` or figure)."""
+    for ancestor in img.iterancestors():
+        if ancestor is stop:
+            break
+        if ancestor.tag in ("p", "figure", "div"):
+            return ancestor
+    parent = img.getparent()
+    return parent if parent is not None else stop
+
+
+def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
+    """Caption and credit of an in-body image from its ``small.image-media`` elements."""
+    captions = [text_of(e) for e in _CAPTION(holder)]
+    credits = [text_of(e) for e in _PHOTO_CREDIT(holder)]
+    caption_text = " ".join(c for c in captions if c) or None
+    credit_text = " ".join(c for c in credits if c) or None
+    if credit_text is None:
+        return split_credit(caption_text)
+    return caption_text, _unwrap(credit_text)
+
+
+def _unwrap(credit: str) -> str:
+    """A credit given on its own loses the parentheses that wrap all of it."""
+    caption, inner = split_credit(credit)
+    return inner if caption is None and inner and credit.startswith("(") else credit
+
+
+def _take_images(container: etree._Element, base_url: str) -> list[Image]:
+    """Record the in-body images and remove them with their captions and credits."""
+    images = []
+    for img in _IMAGES(container):
+        src = image_src(img)
+        holder = _image_holder(img, container)
+        if src:
+            caption, credit = _caption_and_credit(holder)
+            images.append(Image(urljoin(base_url, src), img.get("alt") or "", caption, credit))
+        _drop(img)
+    for small in _IMAGE_SMALLS(container):
+        _drop(small)
+    return images
+
+
+def _drop(element: etree._Element) -> None:
+    """Remove an element, keeping its tail text in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _take_lead_credit(container: etree._Element) -> str | None:
+    """Remove the "Top photo credit: ..." line(s); return the first one's text."""
+    found = None
+    for element in _LINE_ELEMENTS(container):
+        if element.getparent() is None:  # inside an element already removed
+            continue
+        text = text_of(element)
+        if text and is_lead_credit_line(text):
+            found = found or text
+            _drop(element)
+    return found
+
+
+def _absolutize(container: etree._Element, base_url: str) -> None:
+    for anchor in container.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href:
+            anchor.set("href", urljoin(base_url, href))
+
+
+def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] = ()) -> Body:
+    """The body of a RebelMouse body container (``div.body-description`` / ``div.body``)."""
+    clone = copy.deepcopy(container)
+    for element in _NOISE(clone):
+        _drop(element)
+    images = _take_images(clone, base_url)
+    lead_credit = _take_lead_credit(clone)
+    _absolutize(clone, base_url)
+    root = lxml.html.Element("html")
+    article = etree.SubElement(etree.SubElement(root, "body"), "article")
+    article.append(clone)
+    document = _trafilatura(root, fast=True, url=None, with_metadata=False)
+    body = blocks_from_xml(document.body if document is not None else None, extra)
+    body.images = images
+    body.lead_credit = body.lead_credit or lead_credit
+    return body
+
+
+def _trafilatura(
+    tree: etree._Element, *, fast: bool, url: str | None, with_metadata: bool
+) -> Document | None:
+    result = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=fast,
+        include_comments=False,
+        include_tables=True,
+        include_links=True,
+        with_metadata=with_metadata,
+    )
+    return result if isinstance(result, Document) else None
+
+
+def page_body(
+    tree: HtmlElement, url: str, extra: Iterable[str] = ()
+) -> tuple[Body, Document | None]:
+    """The body of a page without the outlet's body container: trafilatura on the whole page
+    (it copies the tree), with its metadata as the fallback layer."""
+    document = _trafilatura(tree, fast=False, url=url, with_metadata=True)
+    body = blocks_from_xml(document.body if document is not None else None, extra)
+    return body, document
+
+
+def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Body:
+    """Blocks and links from trafilatura's XML body: one block per paragraph, heading, list
+    item, quote paragraph, code block and table row (cells joined by `` | ``)."""
+    body = Body()
+    if xml is None:
+        return body
+    extra = tuple(extra)
+    parts: list[str] = []
+    pending: list[Link] = []
+
+    def flush() -> None:
+        block = collapse("".join(parts))
+        parts.clear()
+        if not block:
+            pending.clear()
+            return
+        if is_lead_credit_line(block):
+            body.lead_credit = body.lead_credit or block
+        elif not is_boilerplate(block, extra):
+            body.blocks.append(block)
+            body.links.extend(pending)
+        pending.clear()
+
+    walker = etree.iterwalk(xml, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                flush()
+            if tag == "row":
+                parts.append(" | ".join(text_of(cell) for cell in element.iter("cell")))
+                pending.extend(_links(element.iter("ref")))
+                walker.skip_subtree()
+                continue
+            if tag == "lb":
+                parts.append(" ")
+            elif tag == "ref":
+                pending.extend(_links([element]))
+            parts.append(element.text or "")
+        else:
+            if tag in _BLOCK_TAGS:
+                flush()
+            if element is not xml:
+                parts.append(element.tail or "")
+    flush()
+    return body
+
+
+def _links(refs: Iterable[etree._Element]) -> list[Link]:
+    return [Link(ref.get("target", ""), text_of(ref)) for ref in refs if ref.get("target")]

@@ -1,0 +1,92 @@
+"""Dates: ISO values from structured data, shown dates from the page ("Dec 06, 2024",
+"December 06, 2024", "17 Nov 2025", relative "5h" / "23m"), and the cross-check between them.
+
+A shown date carries no zone: it is the outlet's local day, America/New_York.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dateparser
+
+OUTLET_ZONE = ZoneInfo("America/New_York")
+
+_RELATIVE = re.compile(
+    r"^(?P<n>\d{1,4})\s*(?P<unit>s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?"
+    r"|d|days?|w|wk|wks|weeks?)(?:\s+ago)?$",
+    re.I,
+)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|published|posted)(?:\s+on)?\s*:?\s*", re.I)
+_DATEPARSER_SETTINGS = {
+    "TIMEZONE": "America/New_York",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "PREFER_DAY_OF_MONTH": "first",
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+
+@dataclass(frozen=True)
+class ShownDate:
+    """A date as the page shows it: a calendar day, or an exact moment for relative forms."""
+
+    moment: datetime
+    exact: bool
+
+    @property
+    def local_day(self) -> date:
+        return self.moment.astimezone(OUTLET_ZONE).date()
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (zone-less values are New York time)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=OUTLET_ZONE)
+    return moment
+
+
+def parse_shown(text: str | None, fetched_at: datetime) -> ShownDate | None:
+    """A shown date: relative forms resolved against ``fetched_at``, others through dateparser."""
+    if not text:
+        return None
+    text = _PREFIX.sub("", " ".join(text.split())).strip()
+    if not text or len(text) > 60:
+        return None
+    relative = _RELATIVE.match(text)
+    if relative:
+        unit = relative.group("unit")[0].lower()
+        delta = timedelta(seconds=int(relative.group("n")) * _UNIT_SECONDS[unit])
+        return ShownDate(_aware(fetched_at) - delta, exact=True)
+    try:
+        moment = dateparser.parse(text, languages=["en"], settings=_DATEPARSER_SETTINGS)
+    except (ValueError, OverflowError, TypeError):  # dateparser's own failures on odd input
+        return None
+    if moment is None:
+        return None
+    day = moment.date()
+    return ShownDate(datetime(day.year, day.month, day.day, tzinfo=OUTLET_ZONE), exact=False)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def disagree(structured: datetime, shown: ShownDate) -> bool:
+    """True when a structured timestamp and a shown date are more than a day apart.
+
+    A calendar day is compared in New York time, so a post at 23:30 New York (the next day in
+    UTC) agrees with the day it shows.
+    """
+    if shown.exact:
+        return abs(structured - shown.moment) > timedelta(days=1)
+    return abs((structured.astimezone(OUTLET_ZONE).date() - shown.local_day).days) > 1

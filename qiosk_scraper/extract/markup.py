@@ -1,0 +1,129 @@
+"""The outlet's own markup (RebelMouse conventions, outlet-anatomy.md section 4), scoped to the
+page's main post so that teaser cards further down never leak into the record."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from qiosk_scraper.article import Author
+from qiosk_scraper.extract.dom import Elements, Strings, collapse, has_class, text_of
+
+_HEADLINE = f"h1[{has_class('widget__headline')}]"
+_MAIN_POST = Elements(
+    f"//article[{has_class('page-article')}][.//{_HEADLINE}]"
+    f"|//div[{has_class('post-partial')}][.//{_HEADLINE}]"
+)
+_HEADLINES = Elements(f".//{_HEADLINE}")
+_DEK = Elements(
+    f".//h2[{has_class('widget__subheadline-text')}]|.//*[{has_class('widget__subheadline')}]//p"
+)
+_AUTHOR_NAMES = Elements(
+    f".//*[{has_class('social-author')}]//*[{has_class('social-author__name')}]"
+)
+_DATA_AUTHORS = Strings(".//*[@data-authors]/@data-authors")
+_SHOWN_DATE = Elements(f".//*[{has_class('social-date__text')}]")
+_SHOWN_MODIFIED = Elements(f".//*[{has_class('social-date-modified__text')}]")
+_SECTION = Elements(f".//a[{has_class('widget__section')}]")
+_BODY_DESCRIPTION = Elements(f".//div[{has_class('body-description')}]")
+_BODY = Elements(f".//div[{has_class('body')}]")
+_HERO = Elements(
+    f".//picture//img[{has_class('rm-hero-media')}]|.//img[{has_class('rm-hero-media')}]"
+)
+_PHOTO_CREDIT = Elements(f".//*[{has_class('photo-credit')}]")
+_LISTING = Elements(f"//div[{has_class('posts-custom')}]|//div[{has_class('section-holder')}]")
+
+
+def main_post(tree: HtmlElement) -> HtmlElement | None:
+    """The innermost element wrapping the page's article (headline and body), if any."""
+    posts = _MAIN_POST(tree)
+    if not posts:
+        return None
+    # a post-partial div wraps the article element: prefer the innermost match
+    return posts[-1] if len(posts) > 1 and posts[0] in posts[-1].iterancestors() else posts[0]
+
+
+def headline(post: HtmlElement) -> str | None:
+    found = _HEADLINES(post)
+    return text_of(found[0]) or None if found else None
+
+
+def dek(post: HtmlElement) -> str | None:
+    found = _DEK(post)
+    return text_of(found[0]) or None if found else None
+
+
+def authors(post: HtmlElement, base_url: str) -> list[Author]:
+    """Byline authors in order: a linked name gets its absolute profile URL, others None."""
+    byline: list[Author] = []
+    for element in _AUTHOR_NAMES(post):
+        name = text_of(element)
+        href = (element.get("href") or "").strip() if element.tag == "a" else ""
+        author = Author(name, urljoin(base_url, href) if href else None)
+        if name and all(a.name != name for a in byline):
+            byline.append(author)
+    if not byline:
+        for value in _DATA_AUTHORS(post)[:1]:
+            byline = [Author(n) for n in (collapse(p) for p in value.split(",")) if n]
+    return byline
+
+
+def shown_dates(post: HtmlElement) -> tuple[str | None, str | None]:
+    """The published and updated dates as the page shows them (raw text)."""
+    published = [text_of(e) for e in _SHOWN_DATE(post)]
+    modified = [text_of(e) for e in _SHOWN_MODIFIED(post)]
+    return (published[0] if published else None), (modified[0] if modified else None)
+
+
+def section(post: HtmlElement) -> str | None:
+    found = _SECTION(post)
+    return text_of(found[0]) or None if found else None
+
+
+def body_container(post: HtmlElement) -> HtmlElement | None:
+    """``div.body-description``, else ``div.body``, inside the post."""
+    found = _BODY_DESCRIPTION(post) or _BODY(post)
+    return found[0] if found else None
+
+
+def hero_image(post: HtmlElement) -> tuple[etree._Element | None, str | None]:
+    """The lead image element and its credit line (``.photo-credit``), if shown."""
+    heroes = _HERO(post)
+    credits = [text_of(e) for e in _PHOTO_CREDIT(post)]
+    return (heroes[0] if heroes else None), next((c for c in credits if c), None)
+
+
+def is_listing(tree: HtmlElement) -> bool:
+    return bool(_LISTING(tree))
+
+
+_BOOTSTRAP = Elements("//script[contains(text(), 'REBELMOUSE_BOOTSTRAP_DATA')]")
+_WIDGETS = Elements(
+    f"//*[{has_class('post-partial')} or {has_class('widget__headline')}"
+    f" or {has_class('posts-custom')}][1]"
+)
+_TAGS = Elements(f".//*[{has_class('tags')}]//a|.//a[{has_class('tag')}]")
+
+
+def is_rebelmouse(tree: HtmlElement) -> bool:
+    """True for a page of the outlet's CMS (bootstrap data or RebelMouse widget markup)."""
+    return bool(_BOOTSTRAP(tree) or _WIDGETS(tree))
+
+
+def article_type(post: HtmlElement) -> str | None:
+    """The type half of the ``<Type> | <Section>`` label around ``a.widget__section``."""
+    for link in _SECTION(post):
+        parent = link.getparent()
+        if parent is None:
+            continue
+        label = text_of(parent)
+        kind, bar, _ = label.partition("|")
+        if bar and collapse(kind):
+            return collapse(kind)
+    return None
+
+
+def tags(post: HtmlElement) -> list[str]:
+    return [t for t in (text_of(a) for a in _TAGS(post)) if t]

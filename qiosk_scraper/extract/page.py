@@ -1,0 +1,78 @@
+"""From input bytes or text to one parsed lxml tree (parsed once, reused by every layer).
+
+Bytes are decoded by the byte-order mark, else the page's declared charset (``<meta charset>``
+or ``http-equiv`` content type in the first 4 KB), else UTF-8, else the best guess of
+charset-normalizer, else Windows-1252 with replacement characters: never an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+
+class NotAnArticle(Exception):
+    """The input is not an article page (a listing, an error page, not HTML at all ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
+# HTML's encoding rules: these labels mean Windows-1252 in every browser.
+_LATIN1_LABELS = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "ascii", "us-ascii"})
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The codec named by the page's own ``<meta>`` in its first 4 KB, if Python knows it."""
+    match = _META_CHARSET.search(data[:4096])
+    if match is None:
+        return None
+    label = match.group(1).decode("ascii", "replace").lower()
+    if label in _LATIN1_LABELS:
+        return "cp1252"
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def decode_html(data: bytes) -> str:
+    """Decode page bytes; see the module docstring for the order of evidence."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, "replace")
+    for codec in (declared_charset(data) or "utf-8", "utf-8"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    guess = from_bytes(data[:20000]).best()
+    if guess is not None and guess.encoding:
+        return data.decode(guess.encoding, "replace")
+    return data.decode("cp1252", "replace")
+
+
+def parse_html(html: str | bytes) -> HtmlElement:
+    """The page as an lxml tree; raises NotAnArticle when it is not HTML at all."""
+    text = decode_html(html) if isinstance(html, bytes) else html
+    text = _XML_DECLARATION.sub("", text, count=1)
+    if not text.strip():
+        raise NotAnArticle("empty page")
+    tree = load_html(text)
+    if tree is None or len(tree) == 0:
+        raise NotAnArticle("not an HTML page")
+    return tree
