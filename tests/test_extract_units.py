@@ -1,0 +1,184 @@
+"""The small helpers of the extractor: credits, dates, charsets, structured data, blocks."""
+
+from __future__ import annotations
+
+import codecs
+from datetime import UTC, datetime
+
+import lxml.html
+import pytest
+from lxml import etree
+
+from qiosk_scraper.article import Link
+from qiosk_scraper.extract.body import blocks_from_xml
+from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
+from qiosk_scraper.extract.dates import disagree, parse_iso, parse_shown
+from qiosk_scraper.extract.page import NotAnArticle, decode_html, parse_html
+from qiosk_scraper.extract.structured import linked_data, meta_tags
+
+FETCHED = datetime(2025, 6, 18, 16, 20, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Top image credit: The minister at the podium (Official State Department photo by "
+            "Jo Bloggs)",
+            ("The minister at the podium", "Official State Department photo by Jo Bloggs"),
+        ),
+        ("Top photo credit: (Creative Commons license)", (None, "Creative Commons license")),
+        (
+            "Top photo credit: Sailors on deck, Norfolk, May 3. (DoD photo by Petty Officer "
+            "2nd Class Ann Lee)",
+            ("Sailors on deck, Norfolk, May 3.", "DoD photo by Petty Officer 2nd Class Ann Lee"),
+        ),
+        (
+            "Top image credit: Inspired by maps via shutterstock.com",
+            (None, "Inspired by maps via shutterstock.com"),
+        ),
+        (
+            "A runway at dusk (U.S. Air Force photo/Sam (Sammy) Doe)",
+            ("A runway at dusk", "U.S. Air Force photo/Sam (Sammy) Doe"),
+        ),
+        ("A (parenthesis) inside, no credit", (None, "A (parenthesis) inside, no credit")),
+        ("Unbalanced credit)", (None, "Unbalanced credit)")),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_split_credit_follows_the_trailing_parenthesis_rule(text, expected):
+    assert split_credit(text) == expected
+
+
+def test_lead_credit_lines_are_recognised_in_both_spellings():
+    assert is_lead_credit_line("Top photo credit: x")
+    assert is_lead_credit_line("top IMAGE credit:x")
+    assert not is_lead_credit_line("The top photo credit goes to")
+
+
+def test_iso_dates_keep_their_zone_and_naive_ones_are_new_york():
+    assert parse_iso("2024-12-06T17:05:00Z") == datetime(2024, 12, 6, 17, 5, tzinfo=UTC)
+    naive = parse_iso("2024-12-06T12:00:00")
+    assert naive is not None and naive.astimezone(UTC).hour == 17
+    assert parse_iso("yesterday") is None
+    assert parse_iso(None) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["Dec 06, 2024", "December 06, 2024", "06 Dec 2024", "Updated Dec 06, 2024"]
+)
+def test_shown_dates_in_every_form_are_the_same_new_york_day(text):
+    shown = parse_shown(text, FETCHED)
+    assert shown is not None and not shown.exact
+    assert shown.local_day.isoformat() == "2024-12-06"
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("5h", 300), ("23m", 23), ("2 hours ago", 120), ("1d", 1440)]
+)
+def test_relative_shown_dates_resolve_against_fetched_at(text, minutes):
+    shown = parse_shown(text, FETCHED)
+    assert shown is not None and shown.exact
+    assert (FETCHED - shown.moment).total_seconds() == minutes * 60
+
+
+@pytest.mark.parametrize("text", ["", "Show less", "x" * 200, "soon", "Dec 45, 2024", None])
+def test_unreadable_shown_dates_give_none(text):
+    assert parse_shown(text, FETCHED) is None
+
+
+def test_a_late_evening_post_agrees_with_the_day_it_shows():
+    structured = datetime(2025, 3, 5, 4, 30, tzinfo=UTC)  # 23:30 New York on March 4
+    shown_day = parse_shown("Mar 04, 2025", FETCHED)
+    assert shown_day is not None
+    assert not disagree(structured, shown_day)
+    far = parse_shown("Mar 07, 2025", FETCHED)
+    assert far is not None and disagree(structured, far)
+
+
+def test_decoding_follows_bom_then_declared_charset_then_utf8():
+    text = (
+        '<html><head><meta charset="windows-1252"></head>'
+        "<body>caf\u00e9 \u2014 na\u00efve</body></html>"
+    )
+    assert decode_html(text.encode("cp1252")) == text
+    latin = text.replace("windows-1252", "iso-8859-1")
+    assert decode_html(latin.encode("cp1252")) == latin
+    assert decode_html(codecs.BOM_UTF8 + "é".encode()) == "é"
+    assert decode_html(codecs.BOM_UTF16_LE + "<p>é</p>".encode("utf-16-le")) == "<p>é</p>"
+    assert decode_html("<p>é</p>".encode()) == "<p>é</p>"
+    # a wrong declaration loses to bytes that only UTF-8 explains
+    wrong = '<meta charset="utf-8"><p>caf\u00e9</p>'
+    assert "caf" in decode_html(wrong.encode("cp1252"))
+
+
+def test_parse_html_refuses_what_is_not_html():
+    for data in (b"", b"   ", b"\x00\x01\x02 just bytes"):
+        with pytest.raises(NotAnArticle):
+            parse_html(data)
+    tree = parse_html('<?xml version="1.0" encoding="utf-8"?><html><body><p>x</p></body></html>')
+    assert tree.xpath("//p")[0].text == "x"
+
+
+LD_OBJECT = (
+    '{"@context":"https://schema.org","@type":"NewsArticle","headline":"A &amp; B",'
+    '"author":[{"@type":"Person","name":"Ann Lee","url":"/author/alee/"}],'
+    '"datePublished":"2024-12-06T17:05:00Z","image":[{"url":"https://x.org/a.jpg"}],'
+    '"keywords":"Iran, Iraq"}'
+)
+LD_SHAPES = {
+    "object": LD_OBJECT,
+    "array": f'[{{"@type":"WebSite","name":"Site"}}, {LD_OBJECT}]',
+    "graph": f'{{"@context":"https://schema.org","@graph":[{{"@type":"Organization","name":"O"}},{LD_OBJECT}]}}',
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LD_SHAPES))
+def test_json_ld_article_is_found_in_every_shape(shape):
+    script = f'<script type="application/ld+json">{LD_SHAPES[shape]}</script>'
+    page = f"<html><head>{script}</head><body></body></html>"
+    data = linked_data(lxml.html.fromstring(page))
+    assert data is not None
+    assert data.headline == "A & B"
+    assert [a.name for a in data.authors] == ["Ann Lee"]
+    assert data.date_published == "2024-12-06T17:05:00Z"
+    assert data.image == "https://x.org/a.jpg"
+    assert data.keywords == ["Iran", "Iraq"]
+
+
+def test_broken_json_ld_is_skipped_for_the_next_script():
+    page = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArt</script>'
+        f'<script type="application/ld+json">{"[" * 5000}</script>'
+        f'<script type="application/ld+json">{LD_OBJECT}</script></head><body></body></html>'
+    )
+    data = linked_data(lxml.html.fromstring(page))
+    assert data is not None and data.headline == "A & B"
+
+
+def test_meta_tags_keep_first_values_every_article_tag_and_the_canonical():
+    page = (
+        '<html><head><meta property="og:title" content=" One ">'
+        '<meta property="og:title" content="Two">'
+        '<meta property="article:tag" content="Iran"><meta property="article:tag" content="Oil">'
+        '<link rel="canonical" href="https://x.org/a/"></head><body></body></html>'
+    )
+    meta = meta_tags(lxml.html.fromstring(page))
+    assert meta.get("og:title") == "One"
+    assert meta.tags == ["Iran", "Oil"]
+    assert meta.canonical == "https://x.org/a/"
+
+
+def test_blocks_from_trafilatura_xml():
+    xml = etree.fromstring(
+        "<body><p>One<lb/>two <ref target='https://x.org/'>link</ref>.</p>"
+        "<head rend='h2'>Sub</head><list><item>a</item><item>b</item></list>"
+        "<quote><p>q1</p><p>q2</p></quote>"
+        "<table><row><cell>h1</cell><cell>h2</cell></row><row><cell>1</cell><cell/></row></table>"
+        "<p>Show less</p><p>Top photo credit: A (B)</p><p>  </p></body>"
+    )
+    body = blocks_from_xml(xml)
+    assert body.blocks == ["One two link.", "Sub", "a", "b", "q1", "q2", "h1 | h2", "1 |"]
+    assert body.links == [Link("https://x.org/", "link")]
+    assert body.lead_credit == "Top photo credit: A (B)"
