@@ -1,0 +1,65 @@
+"""``qiosk mirror``: serve or build the local imitation of the outlet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qiosk_scraper.cli import main
+from qiosk_scraper.mirror import MirrorError, MirrorServer, Site
+from qiosk_scraper.mirror.build import DEFAULT_BASE_URL, build
+
+
+def _site(articles: int, seed: int, edition: int) -> Site:
+    try:
+        return Site(articles=articles, seed=seed, edition=edition)
+    except MirrorError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@main.group()
+def mirror() -> None:
+    """A deterministic local imitation of responsiblestatecraft.org.
+
+    Example: qiosk mirror serve --port 8765 --articles 120
+    """
+
+
+@mirror.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--articles", default=120, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--edition", default=1, show_default=True, type=int, help="1 or a later state.")
+@click.option("--quiet", is_flag=True, help="No access log.")
+def serve(host: str, port: int, articles: int, seed: int, edition: int, quiet: bool) -> None:
+    """Serve the mirror over HTTP until interrupted.
+
+    Example: qiosk mirror serve --port 8765 --articles 20000 --edition 2
+    """
+    site = _site(articles, seed, edition)
+    server = MirrorServer(site, host=host, port=port, quiet=quiet)
+    click.echo(f"mirror serving {len(site.order)} articles at {server.base_url}/", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@mirror.command("build")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+@click.option("--articles", default=120, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--edition", default=1, show_default=True, type=int)
+def build_command(out_dir: Path, base_url: str, articles: int, seed: int, edition: int) -> None:
+    """Write the mirror as files, with gold/<slug>.json records.
+
+    Example: qiosk mirror build archive/mirror --base-url http://127.0.0.1:8765
+    """
+    site = _site(articles, seed, edition)
+    count = build(site, out_dir, base_url)
+    click.echo(f"wrote {count} files to {out_dir}", err=True)

@@ -1,0 +1,62 @@
+"""A deterministic local imitation of responsiblestatecraft.org (see
+``../shared/outlet-anatomy.md``), for the crawler, the extractor tests, the demo and the benchmarks.
+
+Python API::
+
+    from qiosk_scraper.mirror import Site, running_mirror
+    site = Site(articles=120, seed=1, edition=1)
+    site.gold(base_url)          # {slug: record} in Article.to_record(extras=False) form
+    site.listings_of(slug)       # section labels of the listings the article is on
+    site.edge_cases()            # {edge case: [slugs]}
+    site.changes()               # edition >= 2: {"edited", "new", "deleted", "moved"}
+    with running_mirror(articles=120, seed=1) as mirror:
+        mirror.base_url, mirror.hits   # "http://127.0.0.1:PORT", Counter of request targets
+
+Markup (RebelMouse conventions, anatomy section 4) of an article page:
+
+- post: ``div.widget.post-partial[data-category] > article.page-article.post-<id>[elid]``;
+  lead image ``div.widget__head picture > img.rm-hero-media`` (alt as written, may be empty or a
+  file name), its credit either in ``div.photo-credit`` next to the image (text
+  ``caption (credit)``) or as the last paragraph of the body, ``<p><em>Top photo credit: ...</em>``
+  or ``Top image credit: ...``;
+- ``h1.widget__headline.h1 > a.widget__headline-text``; dek ``h2.widget__subheadline-text.h2``
+  (absent when there is none);
+- label ``div.widget__section-label > a.widget__section`` twice (type, then primary section),
+  shown as ``Analysis | Middle East``; repeated after the article (``.post-footer-label``);
+- byline ``div.social-author > a.social-author__name`` per author (no ``href`` for a contributor
+  without a profile), ``span[data-authors="A, B"]``, ``div.social-date > span.social-date__text``
+  (``Dec 06, 2024``; ``December 06, 2024`` on posts from the WordPress era; ``47m`` / ``5h`` for
+  posts younger than 24 h relative to the site's fixed now), ``span.social-date-modified__text``
+  ("Updated Dec 08, 2024") on updated posts. Shown dates are New York time;
+- body ``div.body.js-expandable > div.body-description``; tags ``div.post-tags-primary >
+  a.tags-primary-link[href=/tag/<slug>/]``; bios ``.post-author-list .social-author__bio``;
+- meta: og:title/description/url/image (og:image on another host for one article),
+  article:published_time / article:modified_time (always present; equal when never updated),
+  article:section, article:tag, rel=canonical, rel=alternate RSS; JSON-LD NewsArticle as a plain
+  object, an array with a BreadcrumbList, or inside ``@graph``; ``window.REBELMOUSE_BOOTSTRAP_DATA``
+  with siteId, resourceId, postId;
+- noise: header "Follow us on social", "google cta" image links, share panel
+  ``.widget__shares``, ``div.ad-tag`` (also inside the body), ``.around-the-web``, ``.post-pager``,
+  ``.regwall-container``, a teaser stream ``div.posts-custom.section-holder`` of cards with
+  ``Top image credit`` lines and the ``keep reading`` / ``Show less`` expander, "Want more of
+  our stories on Google?", sidebars "LATEST" and "QIOSK" whose lists are empty, the "Newsletter"
+  box.
+
+Gold body conventions (``Site.gold``): the body is the elements of ``div.body-description`` in
+order; one block per ``p``, ``h2``, ``h3``, list item (``ul``/``ol > li``), paragraph of a
+``blockquote``, table row (header row included, cells joined by `` | ``); blocks joined by a blank
+line; white space collapsed with ``str.split`` semantics (so NBSP becomes a space); empty
+paragraphs (``<p>&nbsp;</p>``), ad tags, in-body images (``p.shortcode-media``: caption and
+credit go to ``images``) and the "Top photo/image credit" paragraph are not body. An embedded
+tweet (``blockquote.twitter-tweet``) gives two blocks: the tweet's ``p`` text, then its
+attribution line ``— Name (@handle) Month D, YYYY`` (the text after the ``p``, the em dash
+included). ``links`` are every ``a[href]`` inside those blocks (the tweet's status link too),
+made absolute, text collapsed. Images: lead first (caption and credit split by the outlet's
+rule: a trailing parenthesis is the credit), then in-body images with their ``media-caption`` and
+``media-photo-credit`` texts.
+"""
+
+from qiosk_scraper.mirror.server import Hits, MirrorServer, RunningMirror, running_mirror
+from qiosk_scraper.mirror.site import MirrorError, Site
+
+__all__ = ["Hits", "MirrorError", "MirrorServer", "RunningMirror", "Site", "running_mirror"]
