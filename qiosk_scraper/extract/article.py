@@ -29,7 +29,6 @@ from qiosk_scraper.extract.structured import LinkedData, MetaTags, linked_data, 
 from qiosk_scraper.urls import canonicalize, same_site
 
 T = TypeVar("T")
-ARTICLE_TYPES = ("Analysis", "Reporting", "Opinion", "News")
 
 
 @dataclass
@@ -167,7 +166,7 @@ def _subtitle(page: _Page) -> str | None:
 
 def _article_type(page: _Page) -> str | None:
     def from_markup() -> str | None:
-        return markup.article_type(page.post) if page.post is not None else None
+        return markup.label(page.post)[0] if page.post is not None else None
 
     def from_ld() -> str | None:
         names = {"AnalysisNewsArticle": "Analysis", "OpinionNewsArticle": "Opinion"}
@@ -181,17 +180,17 @@ def _article_type(page: _Page) -> str | None:
 def _section(page: _Page) -> str | None:
     return page.pick(
         "section",
-        ("markup", lambda: markup.section(page.post) if page.post is not None else None),
         ("json-ld", lambda: page.ld.section if page.ld else None),
         ("meta", lambda: page.meta.get("article:section")),
+        ("markup", lambda: markup.label(page.post)[1] if page.post is not None else None),
     )
 
 
 def _tags(page: _Page) -> list[str]:
     tags = page.pick(
         "tags",
-        ("markup", lambda: markup.tags(page.post) if page.post is not None else None),
         ("meta", lambda: page.meta.tags),
+        ("markup", lambda: markup.tags(page.post) if page.post is not None else None),
         ("json-ld", lambda: page.ld.keywords if page.ld else None),
     )
     return list(dict.fromkeys(tags or []))

@@ -163,6 +163,15 @@ def _take_lead_credit(container: etree._Element) -> str | None:
     return found
 
 
+def _strip_classes(container: etree._Element) -> None:
+    """Drop class and id attributes: inside the chosen container every element left is body
+    text, and trafilatura's class heuristics would throw out e.g. an embedded tweet
+    (``div.rm-embed``) or the ``div.body.js-expandable`` container itself."""
+    for element in container.iter(tag=etree.Element):
+        element.attrib.pop("class", None)
+        element.attrib.pop("id", None)
+
+
 def _absolutize(container: etree._Element, base_url: str) -> None:
     for anchor in container.iter("a"):
         href = (anchor.get("href") or "").strip()
@@ -178,6 +187,7 @@ def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] =
     images = _take_images(clone, base_url)
     lead_credit = _take_lead_credit(clone)
     _absolutize(clone, base_url)
+    _strip_classes(clone)
     root = lxml.html.Element("html")
     article = etree.SubElement(etree.SubElement(root, "body"), "article")
     article.append(clone)

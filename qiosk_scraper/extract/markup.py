@@ -11,6 +11,7 @@ from lxml.html import HtmlElement
 from qiosk_scraper.article import Author
 from qiosk_scraper.extract.dom import Elements, Strings, collapse, has_class, text_of
 
+ARTICLE_TYPES = ("Analysis", "Reporting", "Opinion", "News")
 _HEADLINE = f"h1[{has_class('widget__headline')}]"
 _MAIN_POST = Elements(
     f"//article[{has_class('page-article')}][.//{_HEADLINE}]"
@@ -77,9 +78,24 @@ def shown_dates(post: HtmlElement) -> tuple[str | None, str | None]:
     return (published[0] if published else None), (modified[0] if modified else None)
 
 
-def section(post: HtmlElement) -> str | None:
-    found = _SECTION(post)
-    return text_of(found[0]) or None if found else None
+def label(post: HtmlElement) -> tuple[str | None, str | None]:
+    """``(type, section)`` of the ``<Type> | <Section>`` label (``a.widget__section`` links).
+
+    Two links are type and section; a lone link is the type when it names one, else the
+    section; a label written as text is split at its bar.
+    """
+    links = _SECTION(post)
+    names = [text_of(a) for a in links]
+    names = [n for n in names if n]
+    if len(names) >= 2:
+        return names[0], names[-1]
+    if len(names) == 1:
+        holder = links[0].getparent()
+        kind, bar, _ = text_of(holder).partition("|") if holder is not None else ("", "", "")
+        if bar and collapse(kind) and collapse(kind) != names[0]:
+            return collapse(kind), names[0]
+        return (names[0], None) if names[0] in ARTICLE_TYPES else (None, names[0])
+    return None, None
 
 
 def body_container(post: HtmlElement) -> HtmlElement | None:
@@ -104,25 +120,15 @@ _WIDGETS = Elements(
     f"//*[{has_class('post-partial')} or {has_class('widget__headline')}"
     f" or {has_class('posts-custom')}][1]"
 )
-_TAGS = Elements(f".//*[{has_class('tags')}]//a|.//a[{has_class('tag')}]")
+_TAGS = Elements(
+    f".//*[{has_class('post-tags-primary')} or {has_class('tags')}]//a"
+    f"|.//a[{has_class('tags-primary-link')}]"
+)
 
 
 def is_rebelmouse(tree: HtmlElement) -> bool:
     """True for a page of the outlet's CMS (bootstrap data or RebelMouse widget markup)."""
     return bool(_BOOTSTRAP(tree) or _WIDGETS(tree))
-
-
-def article_type(post: HtmlElement) -> str | None:
-    """The type half of the ``<Type> | <Section>`` label around ``a.widget__section``."""
-    for link in _SECTION(post):
-        parent = link.getparent()
-        if parent is None:
-            continue
-        label = text_of(parent)
-        kind, bar, _ = label.partition("|")
-        if bar and collapse(kind):
-            return collapse(kind)
-    return None
 
 
 def tags(post: HtmlElement) -> list[str]:
