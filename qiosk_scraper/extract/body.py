@@ -168,8 +168,8 @@ def _strip_classes(container: etree._Element) -> None:
     text, and trafilatura's class heuristics would throw out e.g. an embedded tweet
     (``div.rm-embed``) or the ``div.body.js-expandable`` container itself."""
     for element in container.iter(tag=etree.Element):
-        element.attrib.pop("class", None)
-        element.attrib.pop("id", None)
+        element.attrib.pop("class", "")
+        element.attrib.pop("id", "")
 
 
 def _absolutize(container: etree._Element, base_url: str) -> None:
