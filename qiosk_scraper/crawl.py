@@ -1,0 +1,215 @@
+"""Running a crawl: the session the spider, middlewares and pipeline share, the live progress
+line, the summary, and :func:`run_crawl` behind ``qiosk crawl``.
+
+One :class:`CrawlSession` per crawl holds the archive, the crawl's row id and the WARC writer.
+The ``outlet`` spider opens it in ``from_crawler`` (before Scrapy builds the middlewares and
+pipelines, which take it from ``crawler.spider.session``) and closes it when the spider closes,
+storing Scrapy's stats, and the toolkit's own figures (``qiosk/...``), in ``crawls.stats``.
+"""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import distributions
+from pathlib import Path
+from typing import IO, Any, Self
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+from qiosk_scraper import __version__
+from qiosk_scraper.archive import Archive
+from qiosk_scraper.warc import WarcWriter
+
+DEFAULT_SITE = "https://responsiblestatecraft.org"
+DEFAULT_DB = "archive/qiosk.db"
+
+# The toolkit's own crawl figures, in Scrapy's stats under these names.
+PAGES = "qiosk/pages"  # responses received (every capture)
+ARTICLES_NEW = "qiosk/articles/new"
+ARTICLES_UPDATED = "qiosk/articles/updated"
+ARTICLES_UNCHANGED = "qiosk/articles/unchanged"
+ERRORS = "qiosk/errors"  # also qiosk/errors/<kind>
+SITEMAP_TOTAL = "qiosk/sitemap_urls"  # distinct article URLs the sitemaps list
+NOT_ARTICLES = "qiosk/not_articles"  # linked pages that turned out not to be articles
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the toolkit, Python, SQLite and every installed distribution."""
+    versions = {
+        "qiosk-scraper": __version__,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name and name.lower() != "qiosk-scraper":
+            versions[name.lower()] = dist.version
+    return dict(sorted(versions.items()))
+
+
+@dataclass
+class CrawlSession:
+    """What one crawl writes to: the archive, its ``crawls`` row and the WARC files."""
+
+    site: str
+    archive: Archive
+    crawl_id: int
+    warc: WarcWriter
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def open(
+        cls,
+        site: str,
+        db: str | Path,
+        arguments: Mapping[str, Any],
+        *,
+        user_agent: str,
+        warc_max_bytes: int,
+    ) -> Self:
+        archive = Archive(db)
+        versions = software_versions()
+        crawl_id = archive.start_crawl(site, arguments, versions)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        warc = WarcWriter(
+            archive.folder / "warc",
+            f"qiosk-crawl{crawl_id:05d}-{stamp}",
+            {
+                "software": f"qiosk-scraper/{__version__} (Scrapy {scrapy.__version__}, "
+                f"warcio {versions.get('warcio', '?')}, Python {versions['python']})",
+                "format": "WARC File Format 1.0",
+                "isPartOf": f"qiosk crawl {crawl_id} of {site}",
+                "description": f"crawl {crawl_id} of {site} by qiosk-scraper",
+                "http-header-user-agent": user_agent,
+                "robots": "obey",
+                "hostname": platform.node(),
+            },
+            max_bytes=warc_max_bytes,
+            relative_to=archive.folder,
+        )
+        return cls(site=site, archive=archive, crawl_id=crawl_id, warc=warc)
+
+    def close(self, stats: Mapping[str, Any], reason: str) -> None:
+        self.warc.close()
+        self.archive.finish_crawl(self.crawl_id, stats, reason)
+        self.archive.close()
+
+
+def session_of(crawler: Crawler, component: str) -> CrawlSession:
+    """The crawl session of the crawler's spider; NotConfigured (with the reason) without one."""
+    session = getattr(crawler.spider, "session", None)
+    if not isinstance(session, CrawlSession):
+        raise NotConfigured(
+            f"{component} needs the outlet spider (spider.session), not {crawler.spider!r}"
+        )
+    return session
+
+
+def figures(stats: Mapping[str, Any], elapsed: float) -> dict[str, Any]:
+    """The crawl's headline figures, from Scrapy's stats."""
+    pages = int(stats.get(PAGES, 0))
+    new = int(stats.get(ARTICLES_NEW, 0))
+    updated = int(stats.get(ARTICLES_UPDATED, 0))
+    unchanged = int(stats.get(ARTICLES_UNCHANGED, 0))
+    return {
+        "pages": pages,
+        "articles_new": new,
+        "articles_updated": updated,
+        "articles_unchanged": unchanged,
+        "articles": new + updated + unchanged,
+        "errors": int(stats.get(ERRORS, 0)),
+        "sitemap_urls": int(stats.get(SITEMAP_TOTAL, 0)),
+        "elapsed_s": round(elapsed, 1),
+        "pages_per_s": round(pages / elapsed, 2) if elapsed > 0 else 0.0,
+    }
+
+
+def progress_line(numbers: Mapping[str, Any]) -> str:
+    line = (
+        f"pages {numbers['pages']:,} | articles {numbers['articles_new']:,} new, "
+        f"{numbers['articles_updated']:,} updated, {numbers['articles_unchanged']:,} unchanged | "
+        f"errors {numbers['errors']:,} | {numbers['pages_per_s']:.1f} pages/s"
+    )
+    if numbers["sitemap_urls"]:
+        share = numbers["articles"] / numbers["sitemap_urls"]
+        line += f" | {numbers['articles']:,}/{numbers['sitemap_urls']:,} ({share:.0%})"
+    return line
+
+
+def summary_table(numbers: Mapping[str, Any], errors_by_kind: Mapping[str, int]) -> str:
+    rows = [
+        ("pages fetched", f"{numbers['pages']:,}"),
+        ("articles new", f"{numbers['articles_new']:,}"),
+        ("articles updated", f"{numbers['articles_updated']:,}"),
+        ("articles unchanged", f"{numbers['articles_unchanged']:,}"),
+        ("sitemap URLs", f"{numbers['sitemap_urls']:,}"),
+        ("errors", f"{numbers['errors']:,}"),
+        *((f"  {kind}", f"{count:,}") for kind, count in sorted(errors_by_kind.items())),
+        ("elapsed", f"{numbers['elapsed_s']:,} s"),
+        ("rate", f"{numbers['pages_per_s']} pages/s"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    value_width = max(len(value) for _, value in rows)
+    rule = "-" * (width + value_width + 3)
+    return "\n".join([rule, *(f"{n:<{width}}   {v:>{value_width}}" for n, v in rows), rule])
+
+
+class CrawlProgress:
+    """A live progress line on the terminal, refreshed every second (``QIOSK_PROGRESS``)."""
+
+    def __init__(self, crawler: Crawler, stream: IO[str]) -> None:
+        self.crawler = crawler
+        self.stream = stream
+        self.started = time.monotonic()
+        self.loop = task.LoopingCall(self.show)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("QIOSK_PROGRESS"):
+            raise NotConfigured("QIOSK_PROGRESS is off (qiosk crawl turns it on on a terminal)")
+        extension = cls(crawler, sys.stderr)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self) -> None:
+        self.started = time.monotonic()
+        self.loop.start(1.0, now=False)
+
+    def show(self) -> None:
+        assert self.crawler.stats is not None
+        numbers = figures(self.crawler.stats.get_stats(), time.monotonic() - self.started)
+        self.stream.write("\r\x1b[K" + progress_line(numbers))
+        self.stream.flush()
+
+    def spider_closed(self) -> None:
+        if self.loop.running:
+            self.loop.stop()
+        self.show()
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def record_error(
+    crawler: Crawler,
+    session: CrawlSession,
+    url: str,
+    kind: str,
+    message: str,
+    capture_id: int | None = None,
+) -> None:
+    """An ``errors`` row plus the ``qiosk/errors`` and ``qiosk/errors/<kind>`` counters."""
+    session.archive.add_error(session.crawl_id, url, kind, message, capture_id=capture_id)
+    assert crawler.stats is not None
+    crawler.stats.inc_value(ERRORS)
+    crawler.stats.inc_value(f"{ERRORS}/{kind}")
