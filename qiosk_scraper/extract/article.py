@@ -75,6 +75,7 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
     title = _title(page)
     if not title:
         raise NotAnArticle("no title")
+    body.drop(title)  # the headline is a field of its own, not a body block
     if not body.blocks:
         raise NotAnArticle("no body text")
     published = _published(page)

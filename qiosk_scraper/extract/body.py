@@ -75,13 +75,32 @@ _BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", 
 @dataclass
 class Body:
     blocks: list[str] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
+    block_links: list[list[Link]] = field(default_factory=list)  # the links of each block
     images: list[Image] = field(default_factory=list)
     lead_credit: str | None = None
 
     @property
     def text(self) -> str:
         return "\n\n".join(self.blocks)
+
+    @property
+    def links(self) -> list[Link]:
+        return [link for links in self.block_links for link in links]
+
+    def add(self, block: str, links: list[Link]) -> None:
+        self.blocks.append(block)
+        self.block_links.append(links)
+
+    def drop(self, text: str) -> None:
+        """Remove every block that is exactly ``text`` (case-blind), with its links."""
+        folded = text.casefold()
+        kept = [
+            (b, k)
+            for b, k in zip(self.blocks, self.block_links, strict=True)
+            if b.casefold() != folded
+        ]
+        self.blocks = [b for b, _ in kept]
+        self.block_links = [k for _, k in kept]
 
 
 def is_boilerplate(block: str, extra: Iterable[str] = ()) -> bool:
@@ -242,8 +261,7 @@ def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Bo
         if is_lead_credit_line(block):
             body.lead_credit = body.lead_credit or block
         elif not is_boilerplate(block, extra):
-            body.blocks.append(block)
-            body.links.extend(pending)
+            body.add(block, list(pending))
         pending.clear()
 
     walker = etree.iterwalk(xml, events=("start", "end"))

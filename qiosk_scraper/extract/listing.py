@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+from qiosk_scraper.extract import markup
 from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
 from qiosk_scraper.extract.dom import Elements, collapse, has_class, text_of
 from qiosk_scraper.extract.page import NotAnArticle, decode_html, parse_html
@@ -25,6 +26,7 @@ class Teaser:
     title: str
     post_id: int | None = None
     dek: str | None = None
+    article_type: str | None = None
     section: str | None = None
     image_caption: str | None = None
     image_credit: str | None = None
@@ -40,7 +42,6 @@ _CARD = Elements(
 _DEK = Elements(
     f".//*[{has_class('widget__subheadline-text')}]|.//*[{has_class('widget__subheadline')}]//p"
 )
-_SECTION = Elements(f".//a[{has_class('widget__section')}]")
 _CREDIT_LINES = Elements(f".//*[{has_class('photo-credit')}]|.//p|.//div|.//small")
 _POST_CLASS = re.compile(r"(?:^|\s)post-(\d+)(?:\s|$)")
 
@@ -75,13 +76,15 @@ def _html_teasers(tree: HtmlElement, base: str) -> list[Teaser]:
             continue
         card = _card(link)
         caption, credit = split_credit(_credit_line(card))
+        kind, section = markup.label(card)
         teasers.append(
             Teaser(
                 url=canonicalize(urljoin(base, href)),
                 title=title,
                 post_id=_post_id(card),
                 dek=_first_text(_DEK(card)),
-                section=_first_text(_SECTION(card)),
+                article_type=kind,
+                section=section,
                 image_caption=caption,
                 image_credit=credit,
             )
@@ -154,13 +157,18 @@ def _json_teaser(post: dict[str, Any], base: str) -> Teaser | None:
     if not url or not title:
         return None
     post_id = post.get("id", post.get("post_id"))
+    if isinstance(post_id, str) and post_id.isdigit():
+        post_id = int(post_id)
     caption, credit = split_credit(_field(post, "photo_credit", "image_credit"))
+    section = post.get("section")
+    if isinstance(section, dict):
+        section = section.get("title") or section.get("name")
     return Teaser(
         url=canonicalize(urljoin(base, url)),
         title=title,
         post_id=post_id if isinstance(post_id, int) and not isinstance(post_id, bool) else None,
         dek=_field(post, "subheadline", "dek", "description"),
-        section=_field(post, "section", "section_label"),
+        section=_field({"section": section}, "section") or _field(post, "section_label"),
         image_caption=caption,
         image_credit=credit,
     )

@@ -34,7 +34,9 @@ _HERO = Elements(
     f".//picture//img[{has_class('rm-hero-media')}]|.//img[{has_class('rm-hero-media')}]"
 )
 _PHOTO_CREDIT = Elements(f".//*[{has_class('photo-credit')}]")
-_LISTING = Elements(f"//div[{has_class('posts-custom')}]|//div[{has_class('section-holder')}]")
+_LISTING = Elements(
+    f"//div[{has_class('posts-custom')}]//a[{has_class('widget__headline-text')}]"
+)
 
 
 def main_post(tree: HtmlElement) -> HtmlElement | None:
@@ -112,6 +114,7 @@ def hero_image(post: HtmlElement) -> tuple[etree._Element | None, str | None]:
 
 
 def is_listing(tree: HtmlElement) -> bool:
+    """True when a listing wrapper (``div.posts-custom``) holds teaser headlines."""
     return bool(_LISTING(tree))
 
 
