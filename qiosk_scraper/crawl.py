@@ -100,8 +100,10 @@ class CrawlSession:
         return cls(site=site, archive=archive, crawl_id=crawl_id, warc=warc)
 
     def close(self, stats: Mapping[str, Any], reason: str) -> None:
+        """Store Scrapy's stats, plus the headline figures under ``qiosk/figures``."""
         self.warc.close()
-        self.archive.finish_crawl(self.crawl_id, stats, reason)
+        numbers = figures(stats, time.monotonic() - self.started)
+        self.archive.finish_crawl(self.crawl_id, {**stats, "qiosk/figures": numbers}, reason)
         self.archive.close()
 
 
@@ -213,3 +215,80 @@ def record_error(
     assert crawler.stats is not None
     crawler.stats.inc_value(ERRORS)
     crawler.stats.inc_value(f"{ERRORS}/{kind}")
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    crawl_id: int
+    status: str  # the spider's finish reason ("finished" when all went well)
+    figures: dict[str, Any]
+    errors_by_kind: dict[str, int]
+
+
+def crawl_settings(*, progress: bool, contact: str | None = None) -> Any:
+    """The project settings (``qiosk_scraper.settings``) with the command line's changes."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("qiosk_scraper.settings", priority="project")
+    if contact:
+        settings.set("QIOSK_CONTACT_URL", contact, priority="cmdline")
+        settings.set(
+            "USER_AGENT",
+            f"qiosk-scraper/{__version__} (research archive; +{contact})",
+            priority="cmdline",
+        )
+    if progress:  # the live line replaces the INFO log on a terminal
+        settings.set("QIOSK_PROGRESS", True, priority="cmdline")
+        settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    *,
+    site: str = DEFAULT_SITE,
+    db: str | Path = DEFAULT_DB,
+    max_articles: int | None = None,
+    since: str | None = None,
+    sources: str | None = None,
+    delay: float | None = None,
+    contact: str | None = None,
+    progress: bool = False,
+) -> CrawlResult:
+    """Run the outlet spider in this process (once: Twisted's reactor cannot restart) and
+    return what the archive recorded of the crawl."""
+    from scrapy.crawler import CrawlerProcess
+
+    from qiosk_scraper.spiders.outlet import OutletSpider
+
+    process = CrawlerProcess(crawl_settings(progress=progress, contact=contact))
+    crawler = process.create_crawler(OutletSpider)
+    process.crawl(
+        crawler,
+        site=site,
+        db=str(db),
+        max_articles=max_articles,
+        since=since,
+        sources=sources,
+        delay=delay,
+    )
+    process.start()
+    spider = crawler.spider
+    if not isinstance(spider, OutletSpider) or not hasattr(spider, "session"):
+        raise RuntimeError("the crawl did not start: see the log above")
+    crawl_id = spider.session.crawl_id
+    with Archive(db) as archive:
+        row = archive.crawl(crawl_id)
+        kinds = {
+            kind: count
+            for kind, count in archive.db.execute(
+                "SELECT kind, count(*) FROM errors WHERE crawl_id = ? GROUP BY kind", [crawl_id]
+            )
+        }
+    stats = row["stats"] or {}
+    return CrawlResult(
+        crawl_id=crawl_id,
+        status=row["status"],
+        figures=stats.get("qiosk/figures") or {},
+        errors_by_kind=kinds,
+    )

@@ -17,5 +17,6 @@ def main() -> None:
 
 
 # Command registration: one line per command module (keep this block sorted).
+from qiosk_scraper.cli import crawl as _crawl  # noqa: E402, F401
 from qiosk_scraper.cli import extract as _extract  # noqa: E402, F401
 from qiosk_scraper.cli import mirror as _mirror  # noqa: E402, F401

@@ -19,7 +19,9 @@ Discovery sources:
 - ``sections``: type, region, topic and QiOSK pages found in navigation and section labels,
   with every load-more page; their teasers are recorded as listings (``article_sections``);
 - ``tags`` and ``authors``: tag and author pages linked from articles, with ``/page/N/`` and
-  load-more pages.
+  load-more pages;
+- ``links``: from article pages, the teaser stream under the article and the articles its body
+  links to (old slugs and legacy date paths among them).
 
 Every URL is canonicalised (:func:`qiosk_scraper.urls.canonicalize`) before it is requested,
 so variants never reach the site twice; variants, redirects and post ids all resolve to one
@@ -67,7 +69,23 @@ from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META
 from qiosk_scraper.urls import canonicalize, same_site
 
-SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors")
+SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors", "links")
+POLITENESS_SETTINGS = (
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "DOWNLOAD_DELAY",
+    "RANDOMIZE_DOWNLOAD_DELAY",
+    "AUTOTHROTTLE_ENABLED",
+    "AUTOTHROTTLE_START_DELAY",
+    "AUTOTHROTTLE_MAX_DELAY",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "RETRY_ENABLED",
+    "RETRY_TIMES",
+    "RETRY_HTTP_CODES",
+    "QIOSK_RETRY_BACKOFF_BASE",
+    "QIOSK_RETRY_BACKOFF_MAX",
+)
 _LISTING_SOURCE = {"home": "home", "section": "sections", "tag": "tags", "author": "authors"}
 
 _TAG_PATH = re.compile(r"^/tag/[^/]+/$")
@@ -237,6 +255,8 @@ class OutletSpider(scrapy.Spider):
             if spider.delay == 0:  # the local mirror: no politeness needed, go parallel
                 settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
                 settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="spider")
+        # Recorded with the crawl: how politely it was made.
+        spider.arguments["settings"] = {name: settings.get(name) for name in POLITENESS_SETTINGS}
         spider.session = CrawlSession.open(
             spider.site,
             spider.db,
@@ -466,14 +486,15 @@ class OutletSpider(scrapy.Spider):
             source=response.meta.get("source", ""),
             expected=response.meta.get("expected", True),
         )
-        if isinstance(response, TextResponse):
-            # The teaser stream under the article, and its section, tag and author pages.
+        if not isinstance(response, TextResponse):
+            return
+        yield from self.follow_listings(response)  # its section, tag and author pages
+        if "links" in self.sources:  # the teaser stream under the article, and body links
             for teaser in extract_listing(response.body, response.url):
                 post_id = str(teaser.post_id) if getattr(teaser, "post_id", None) else None
                 request = self.article_request(urljoin(response.url, teaser.url), "stream", post_id)
                 if request is not None:
                     yield request
-            yield from self.follow_listings(response)
             yield from self.body_links(response)
 
     def body_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
