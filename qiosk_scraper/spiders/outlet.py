@@ -232,7 +232,7 @@ class OutletSpider(scrapy.Spider):
             raise SpiderArgumentError("delay must be 0 or more seconds")
         self.since = parse_since(since)
         self.sources = parse_sources(sources)
-        self.arguments = {
+        self.arguments: dict[str, Any] = {
             "site": self.site,
             "db": str(db),
             "max_articles": self.max_articles,
