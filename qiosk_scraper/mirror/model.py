@@ -81,6 +81,7 @@ class Meta:
     legacy_path: str | None = None  # date path that 301s to ``path`` (migrated legacy post)
     old_slugs: tuple[str, ...] = ()  # earlier slugs that 301 to ``path``
     body_version: int = 1
+    first_path: str = ""  # the path of edition 1; other bodies keep linking to it
     features: set[str] = field(default_factory=set)
 
     @property
@@ -432,6 +433,8 @@ def make_meta(shape: SiteShape, index: int, new_after: datetime | None = None) -
                 flags.add(flag)
     if kind in ("qiosk", "note"):
         flags -= {"subheads", "table", "long"}
+    if lead is None:
+        flags.discard("inbody_image")  # "no image at all"
 
     post_id = 2_668_000_000 + (seed % 1000) * 1_000_000 + index * 13
     return Meta(

@@ -198,11 +198,13 @@ class Site:
                 meta.path = f"/{meta.slug}/"
                 meta.legacy_path = date_path
                 meta.features.add("legacy_redirect")
+            meta.first_path = meta.path
             return meta
         meta.slug = self._unique("-".join(meta.keywords), used, meta.index)
         meta.path = f"/{meta.slug}/"
         if "old_slug" in meta.flags:
             meta.old_slugs = (self._unique(slugify(meta.title), used),)
+        meta.first_path = meta.path
         return meta
 
     # ------------------------------------------------------------------ public API
@@ -242,7 +244,9 @@ class Site:
         raise KeyError(index)
 
     def _targets(self, meta: Meta) -> LinkTargets:
-        older = [m.path for m in self.all_metas[max(0, meta.index - 12) : max(0, meta.index)]][-4:]
+        older = [
+            m.first_path for m in self.all_metas[max(0, meta.index - 12) : max(0, meta.index)]
+        ][-4:]
         return LinkTargets(
             articles=tuple(older),
             old_slug_path=self._old_slug_path,
