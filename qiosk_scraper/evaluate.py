@@ -11,12 +11,14 @@ from __future__ import annotations
 import gzip
 import json
 import statistics
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from qiosk_scraper.article import _WORD as WORD
 from qiosk_scraper.article import RECORD_FIELDS, count_words
@@ -118,6 +120,7 @@ class Case:
     page: Path
     gold: dict[str, Any]
     url: str
+    fetched_at: datetime | None = None
 
 
 def read_page(path: Path) -> bytes:
@@ -153,13 +156,12 @@ def _flat(directory: Path) -> Iterator[Case]:
         for page in (directory / f"{name}.html", directory / f"{name}.html.gz"):
             if page.is_file():
                 gold = _load_gold(gold_path)
-                yield Case(name, page, gold, gold.get("fetched_url") or gold["url"])
+                url = gold.get("fetched_url") or gold["url"]
+                yield Case(name, page, gold, url, _moment(gold.get("fetched_at")))
                 break
 
 
 def _mirror_cases(root: Path, gold_dir: Path) -> Iterator[Case]:
-    from urllib.parse import urlsplit
-
     for gold_path in sorted(gold_dir.glob("*.json")):
         gold = _load_gold(gold_path)
         path = urlsplit(gold["url"]).path.strip("/")
@@ -178,6 +180,8 @@ def evaluate_case(case: Case, fetched_at: datetime) -> PageResult:
         record = extract_article(read_page(case.page), case.url, fetched_at).to_record()
     except NotAnArticle as err:
         return PageResult(case.name, page_f1(gold.get("body") or "", ""), error=err.reason)
+    except (OSError, EOFError, zlib.error) as err:  # an unreadable page file
+        return PageResult(case.name, page_f1(gold.get("body") or "", ""), error=str(err))
     gold = {**gold, "word_count": gold.get("word_count", count_words(gold.get("body") or ""))}
     mismatches = {
         name: (gold.get(name), record.get(name))
@@ -188,16 +192,29 @@ def evaluate_case(case: Case, fetched_at: datetime) -> PageResult:
 
 
 def evaluate(cases: Iterable[Case], fetched_at: datetime | None = None) -> Report:
-    """Score every case; ``fetched_at`` resolves relative shown dates (default: the gold's
-    ``fetched_at`` if given, else the latest published date among the cases)."""
+    """Score every case. Relative shown dates resolve against ``fetched_at``, else the case's
+    own ``fetched_at`` (golden pages carry one), else the latest date among the gold records
+    (a mirror build is fetched just after its newest article)."""
     cases = list(cases)
-    when = fetched_at or _default_fetched_at(cases)
-    return Report([evaluate_case(case, when) for case in cases])
+    latest = fetched_at or _latest(cases)
+    return Report([evaluate_case(case, fetched_at or case.fetched_at or latest) for case in cases])
 
 
-def _default_fetched_at(cases: list[Case]) -> datetime:
-    stamps = [
-        c.gold.get("fetched_at") or c.gold.get("modified") or c.gold.get("published") for c in cases
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _latest(cases: list[Case]) -> datetime:
+    moments = [
+        m
+        for c in cases
+        for m in (_moment(c.gold.get("modified")), _moment(c.gold.get("published")))
+        if m is not None
     ]
-    moments = [datetime.fromisoformat(s) for s in stamps if isinstance(s, str)]
     return max(moments, default=datetime(2000, 1, 1, tzinfo=UTC))
