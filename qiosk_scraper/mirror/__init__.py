@@ -11,6 +11,13 @@ Python API::
     site.changes()               # edition >= 2: {"edited", "new", "deleted", "moved"}
     with running_mirror(articles=120, seed=1) as mirror:
         mirror.base_url, mirror.hits   # "http://127.0.0.1:PORT", Counter of request targets
+        mirror.hits.not_modified       # number of 304 answers
+
+The site has a fixed "now" (``Site.now``, from seed and edition; no clock is read), at least 60
+articles, the oldest few from the WordPress era (some rendered in place at their
+``/YYYY/MM/DD/<long-slug>/`` canonical, some 301 to a short slug). Edition ``k`` (2..7) applies
+``k - 1`` rounds of changes: three articles edited (body and modified), three new, one deleted
+(410), one moved to a new slug (301); bodies keep linking to edition-1 URLs, as real ones do.
 
 Markup (RebelMouse conventions, anatomy section 4) of an article page:
 
@@ -35,7 +42,7 @@ Markup (RebelMouse conventions, anatomy section 4) of an article page:
   article:section, article:tag, rel=canonical, rel=alternate RSS; JSON-LD NewsArticle as a plain
   object, an array with a BreadcrumbList, or inside ``@graph``; ``window.REBELMOUSE_BOOTSTRAP_DATA``
   with siteId, resourceId, postId;
-- noise: header "Follow us on social", "google cta" image links, share panel
+- noise: header "Follow us on social", "google cta" image links, icon-only share panel
   ``.widget__shares``, ``div.ad-tag`` (also inside the body), ``.around-the-web``, ``.post-pager``,
   ``.regwall-container``, a teaser stream ``div.posts-custom.section-holder`` of cards with
   ``Top image credit`` lines and the ``keep reading`` / ``Show less`` expander, "Want more of

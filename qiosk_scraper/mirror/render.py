@@ -204,9 +204,9 @@ def _shares(meta: Meta, url: str) -> str:
     u = quote(url, safe="")
     return (
         '<div class="widget__shares">'
-        f'<a class="share-twitter" href="https://twitter.com/intent/tweet?url={u}" target="_blank">Share on X</a>'
-        f'<a class="share-facebook" href="https://www.facebook.com/sharer/sharer.php?u={u}" target="_blank">Share on Facebook</a>'
-        f'<a class="share-email" href="mailto:?subject={quote(meta.title)}&amp;body={u}">Email</a>'
+        f'<a class="share-twitter" href="https://twitter.com/intent/tweet?url={u}" target="_blank" aria-label="Share on X"><span class="rm-icon rm-icon-x"></span></a>'
+        f'<a class="share-facebook" href="https://www.facebook.com/sharer/sharer.php?u={u}" target="_blank" aria-label="Share on Facebook"><span class="rm-icon rm-icon-facebook"></span></a>'
+        f'<a class="share-email" href="mailto:?subject={quote(meta.title)}&amp;body={u}" aria-label="Email"><span class="rm-icon rm-icon-email"></span></a>'
         "</div>"
     )
 
