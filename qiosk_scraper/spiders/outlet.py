@@ -36,7 +36,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, Self
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import scrapy
 from lxml import etree
@@ -305,8 +305,9 @@ class OutletSpider(scrapy.Spider):
         url = canonicalize(raw_url)
         if not same_site(url, self.site) or _FILE_PATH.search(urlsplit(url).path):
             return None
-        if url != raw_url.strip():
-            self.session.archive.add_alias(raw_url.strip(), url, "variant")
+        spelled = urldefrag(raw_url.strip()).url  # a fragment never reaches the site
+        if url != spelled:
+            self.session.archive.add_alias(spelled, url, "variant")
         if post_id is not None and self.post_ids.setdefault(post_id, url) != url:
             self.session.archive.add_alias(url, self.post_ids[post_id], "post_id")
             return None

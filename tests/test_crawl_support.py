@@ -1,0 +1,107 @@
+"""Support for the crawl tests (no tests here): real crawls run in a subprocess, since Twisted's
+reactor cannot restart inside one pytest process, against a mirror served by the test process."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from qiosk_scraper.archive import Archive
+from qiosk_scraper.extract import extract_article
+from qiosk_scraper.urls import canonicalize
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The outlet spider, plus requests for URL variants exactly as given (fetched even when their
+# canonical URL already was) and through the spider's own discovery path.
+VARIANT_CRAWL = textwrap.dedent(
+    """
+    import sys
+    from scrapy.crawler import CrawlerProcess
+    from qiosk_scraper.crawl import crawl_settings
+    from qiosk_scraper.spiders.outlet import OutletSpider
+
+    site, db, *variants = sys.argv[1:]
+
+    class VariantSpider(OutletSpider):
+        async def start(self):
+            async for request in super().start():
+                yield request
+            for url in variants:
+                discovered = self.article_request(url, "test")
+                if discovered is not None:
+                    yield discovered
+                raw = self._request(url, self.parse_article, "article", source="test")
+                yield raw.replace(dont_filter=True)
+
+    process = CrawlerProcess(crawl_settings(progress=False))
+    process.crawl(VariantSpider, site=site, db=db, delay=0)
+    process.start()
+    """
+)
+
+
+def run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a command with the test's Python; fail with its output when it fails."""
+    done = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise AssertionError(
+            f"{args[:3]} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+        )
+    return done
+
+
+def crawl_cli(*options: str) -> subprocess.CompletedProcess[str]:
+    return run([str(Path(sys.executable).parent / "qiosk"), "crawl", *options])
+
+
+def crawl_with_variants(site: str, db: Path, variants: list[str]) -> None:
+    run([sys.executable, "-c", VARIANT_CRAWL, site, str(db), *variants])
+
+
+def warc_problems(archive: Archive) -> list[str]:
+    """Every WARC file must read back whole, and every ``captures`` row must point at a response
+    record with its URL and payload digest. Returns what is wrong (empty when all is well)."""
+    problems = []
+    responses = 0
+    for path in sorted((archive.folder / "warc").glob("*.warc.gz")):
+        with path.open("rb") as handle:
+            for record in ArchiveIterator(handle):
+                record.content_stream().read()
+                responses += record.rec_type == "response"
+    if responses != archive.count("captures"):
+        problems.append(f"{responses} response records for {archive.count('captures')} captures")
+    for capture in archive.db.query("SELECT * FROM captures ORDER BY id"):
+        with (archive.folder / capture["warc_file"]).open("rb") as handle:
+            handle.seek(capture["warc_offset"])
+            record = next(iter(ArchiveIterator(handle)))
+            raw = record.raw_stream.read()
+        if record.rec_headers.get_header("WARC-Target-URI") != capture["url"]:
+            problems.append(f"capture {capture['id']}: record of another URL")
+        if hashlib.sha256(raw).hexdigest() != capture["payload_sha256"]:
+            problems.append(f"capture {capture['id']}: payload digest differs")
+    return problems
+
+
+def reextracted(archive: Archive, url: str) -> dict[str, Any]:
+    """The record extracted again from the WARC record the article's capture points at."""
+    row = archive.article_row(url)
+    assert row is not None
+    capture = next(archive.db.query("SELECT * FROM captures WHERE id = ?", [row["capture_id"]]))
+    with (archive.folder / capture["warc_file"]).open("rb") as handle:
+        handle.seek(capture["warc_offset"])
+        record = next(iter(ArchiveIterator(handle)))
+        body = record.content_stream().read()
+    article = extract_article(body, capture["url"], datetime.fromisoformat(capture["fetched_at"]))
+    record_ = article.to_record(extras=False)
+    record_["url"] = canonicalize(record_["url"])
+    return record_
