@@ -6,10 +6,10 @@ RetryMiddleware (550) and HttpErrorMiddleware act, bodies before HttpCompression
 (590) decodes them. It writes the exchange to WARC, indexes it in ``captures`` and leaves the
 capture's id in ``request.meta["qiosk_capture"]`` for the spider and pipeline.
 
-``BackoffRetryMiddleware`` replaces Scrapy's RetryMiddleware: the same retry rules, plus a
-wait before each retry, ``Retry-After`` when the site sends one (429, 503), otherwise
-exponential backoff; while it waits the whole crawl is paused, since a rate-limited site wants
-fewer requests, not the same number from other URLs.
+``BackoffRetryMiddleware`` replaces Scrapy's RetryMiddleware: the same settings and rules
+(through Scrapy's ``get_retry_request``), plus a wait before each retry, ``Retry-After`` when
+the site sends one (429, 503), otherwise exponential backoff; while it waits the whole crawl
+is paused, since a rate-limited site wants fewer requests, not the same number from other URLs.
 """
 
 from __future__ import annotations
@@ -18,14 +18,18 @@ import logging
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Self
 from urllib.parse import urljoin
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
+from twisted.internet.task import deferLater
 
 from qiosk_scraper.crawl import PAGES, session_of
 from qiosk_scraper.urls import canonicalize, same_site
@@ -132,63 +136,83 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class BackoffRetryMiddleware(RetryMiddleware):
-    """Scrapy's retries with a pause before each: ``Retry-After`` or exponential backoff."""
+class BackoffRetryMiddleware:
+    """Scrapy's retries with a wait before each: ``Retry-After`` or exponential backoff. The
+    engine is paused during the wait (no new requests start), and the retry is handed back
+    once the wait is over, which also wakes the engine up."""
 
     def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler.settings)
+        settings = crawler.settings
+        if not settings.getbool("RETRY_ENABLED"):
+            raise NotConfigured("RETRY_ENABLED is off")
         self.crawler = crawler
+        self.max_retry_times = settings.getint("RETRY_TIMES")
+        self.retry_http_codes = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
+        self.priority_adjust = settings.getint("RETRY_PRIORITY_ADJUST")
+        self.exceptions_to_retry = tuple(
+            load_object(name) if isinstance(name, str) else name
+            for name in settings.getlist("RETRY_EXCEPTIONS")
+        )
         self.base = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_BASE")
         self.cap = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_MAX")
-        from twisted.internet import reactor  # the crawler has installed it by now
-
-        self.clock: Any = reactor
         self.paused_until = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_response(
+    def _retry(self, request: Request, reason: str | Exception) -> Request | None:
+        if request.meta.get("dont_retry", False):
+            return None
+        assert self.crawler.spider is not None
+        return get_retry_request(
+            request,
+            spider=self.crawler.spider,
+            reason=reason,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+        )
+
+    def backoff(self, retry: Request) -> float:
+        return float(self.base * 2 ** (retry.meta.get("retry_times", 1) - 1))
+
+    async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
-        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+        if response.status not in self.retry_http_codes:
             return response
         retry = self._retry(request, response_status_message(response.status))
         if retry is None:
             return response
         header = response.headers.get(b"Retry-After")
         wait = retry_after_seconds(_text(header) if header else None)
-        if wait is None:
-            wait = self.base * 2 ** (retry.meta.get("retry_times", 1) - 1)
-        self.pause(min(wait, self.cap), response.url)
+        await self.wait(self.backoff(retry) if wait is None else wait, response.url)
         return retry
 
-    def process_exception(
+    async def process_exception(
         self, request: Request, exception: Exception, spider: Spider | None = None
     ) -> Request | Response | None:
-        retry = super().process_exception(request, exception)
-        if isinstance(retry, Request):
-            wait = self.base * 2 ** (retry.meta.get("retry_times", 1) - 1)
-            self.pause(min(wait, self.cap), request.url)
+        if not isinstance(exception, self.exceptions_to_retry):
+            return None
+        retry = self._retry(request, exception)
+        if retry is not None:
+            await self.wait(self.backoff(retry), request.url)
         return retry
 
-    def pause(self, seconds: float, url: str) -> None:
-        """Hold back every new request for ``seconds`` (the longest pause asked for wins)."""
+    async def wait(self, seconds: float, url: str) -> None:
+        """Hold back every new request for ``seconds`` (capped), then let the crawl go on
+        unless a longer wait asked for since is still running."""
+        seconds = min(seconds, self.cap)
         if seconds <= 0:
             return
+        from twisted.internet import reactor  # installed by the crawler by now
+
         engine = self.crawler.engine
         assert engine is not None and self.crawler.stats is not None
-        until = time.monotonic() + seconds
         self.crawler.stats.inc_value("qiosk/retry_pauses")
-        if until <= self.paused_until:
-            return
-        self.paused_until = until
         logger.info("Backing off %.1f s after %s", seconds, url)
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
         engine.pause()
-        self.clock.callLater(seconds, self._resume)
-
-    def _resume(self) -> None:
-        engine = self.crawler.engine
-        if engine is not None and time.monotonic() >= self.paused_until - 0.01:
+        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+        if time.monotonic() >= self.paused_until - 0.001:
             engine.unpause()

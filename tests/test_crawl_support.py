@@ -105,3 +105,81 @@ def reextracted(archive: Archive, url: str) -> dict[str, Any]:
     record_ = article.to_record(extras=False)
     record_["url"] = canonicalize(record_["url"])
     return record_
+
+
+SCRIPTED_CRAWL = textwrap.dedent(
+    """
+    import json, sys
+    from scrapy.crawler import CrawlerProcess
+    from qiosk_scraper.crawl import crawl_settings
+    from qiosk_scraper.spiders.outlet import OutletSpider
+
+    arguments, overrides = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    settings = crawl_settings(progress=False)
+    settings.setdict(overrides, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl(OutletSpider, **arguments)
+    process.start()
+    """
+)
+
+
+def crawl_with_settings(arguments: dict[str, Any], settings: dict[str, Any]) -> None:
+    """The outlet spider with these spider arguments and settings overrides."""
+    import json
+
+    run([sys.executable, "-c", SCRIPTED_CRAWL, json.dumps(arguments), json.dumps(settings)])
+
+
+class FaultyMirror:
+    """A mirror site served with scripted failures: ``faults[path]`` is a list of (status,
+    headers) answers given before the real page (``always`` paths fail every time)."""
+
+    def __init__(self, site: Any, faults: dict[str, list[tuple[int, dict[str, str]]]],
+                 always: dict[str, int]) -> None:  # fmt: skip
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                with mirror.lock:
+                    queued = mirror.faults.get(path)
+                    fault = queued.pop(0) if queued else None
+                if path in mirror.always:
+                    fault = (mirror.always[path], {})
+                if fault is not None:
+                    status, headers = fault
+                    body = b"fault"
+                else:
+                    answer = mirror.site.respond(self.path, mirror.base_url)
+                    status, body = answer.status, answer.body
+                    headers = {"Content-Type": answer.content_type}
+                    if answer.location:
+                        headers["Location"] = answer.location
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.site, self.faults, self.always = site, faults, always
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultyMirror:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
