@@ -33,6 +33,16 @@ check: lint typecheck browser-deps
 demo: install
 	$(BIN)/python -m qiosk_scraper.demo --port $(PORT) --serve-port $(SERVE_PORT)
 
+# `make serve`: browse the demo archive (made by `make demo`) in Datasette, read-only, on 127.0.0.1.
+DEMO_DB ?= archive/demo.db
+serve: install
+	@test -f $(DEMO_DB) || { echo "no $(DEMO_DB): run make demo first (or make serve DEMO_DB=path/to/archive.db)"; exit 1; }
+	$(BIN)/qiosk serve --db $(DEMO_DB) --port $(SERVE_PORT)
+
+# Debian's Chromium for the browser tests (tests/test_datasette.py); installed only when missing.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 docs: install
 	$(BIN)/python -m cogapp -r README.md
 

@@ -1,0 +1,47 @@
+"""``qiosk serve``: a thin wrapper over :func:`qiosk_scraper.datasette.serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qiosk_scraper.cli import main
+from qiosk_scraper.crawl import DEFAULT_DB
+from qiosk_scraper.datasette import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ServeError,
+    serve,
+    url_for,
+)
+
+
+@main.command("serve")
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Archive database to serve.",
+)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Open read-only instead of immutable, to browse an archive a crawl is writing.",
+)
+def serve_command(db: Path, host: str, port: int, live: bool) -> None:
+    """Browse an archive in Datasette: search, facets, canned queries, charts.
+
+    Read-only (the file is opened immutable unless --live), bound to 127.0.0.1 by default,
+    with the metadata, canned queries and templates kept in archive/.
+
+    Example: qiosk serve --db archive/demo.db --port 8001
+    """
+    try:
+        click.echo(f"serving {db} read-only at {url_for(host, port)} (Ctrl-C stops)", err=True)
+        serve(db, host=host, port=port, live=live)
+    except ServeError as error:
+        raise click.ClickException(str(error)) from error

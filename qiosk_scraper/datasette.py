@@ -1,0 +1,584 @@
+"""Datasette for analysts: serving an archive read-only with the project's configuration.
+
+``qiosk serve`` calls :func:`serve`, which builds a :class:`datasette.app.Datasette` on one
+archive with the files kept in git under ``archive/``:
+
+- ``archive/metadata.yml``: title, source, licence note, a description of every table and
+  column, facets, sort orders, label columns and the canned queries (all read-only);
+- ``archive/templates/``: ``row.html`` makes the articles row page readable (the body as
+  paragraphs, byline, dates, credits, revisions); other tables keep Datasette's page.
+
+The archive is always mounted as the database ``archive`` (``/archive/articles``), whatever the
+file is called, so links and the metadata do not depend on the file name. It is opened
+immutable by default (SQLite never writes to it; the file must not change while served) or, with
+``live``, read-only (``mode=ro``: a running crawl's commits show up). Every connection is also
+``PRAGMA query_only``. There are no writable canned queries and no write plugins.
+
+This module is also a small Datasette plugin (registered in-process by :func:`build_datasette`):
+
+- SQL functions ``credit_source(credit)`` and ``credit_photographer(credit)`` used by the image
+  credit queries (see :func:`credit_source`);
+- ``snippet`` columns (FTS5 ``snippet()`` with the markers ``⟦`` and ``⟧``) are rendered with
+  those terms in ``<mark>``: the text is escaped first, only the markers become tags;
+- facet types ``month`` (``{"month": "published"}``: year-month of an ISO date column, toggled
+  with ``published__startswith``) and ``through`` (``{"through": "article_authors"}``: counts
+  over a many-to-many link table, labelled by the other table's label column, toggled with
+  Datasette's ``_through`` filter), since Datasette 0.65 facets only plain and JSON columns;
+- the data of the readable article page (:func:`_article_page`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.database import Database, QueryInterrupted
+from datasette.facets import Facet
+from datasette.utils import (
+    escape_sqlite,
+    parse_metadata,
+    path_with_added_args,
+    path_with_removed_args,
+    tilde_decode,
+)
+from markupsafe import Markup, escape
+
+from qiosk_scraper.archive import Archive, ArchiveError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "archive"
+DATABASE_NAME = "archive"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+
+# Datasette settings (https://docs.datasette.io/en/0.65/settings.html): safe and usable.
+SETTINGS: dict[str, Any] = {
+    "sql_time_limit_ms": 3000,  # a runaway query stops after 3 s
+    "facet_time_limit_ms": 1000,
+    "facet_suggest_time_limit_ms": 200,
+    "max_returned_rows": 1000,
+    "default_page_size": 50,
+    "truncate_cells_html": 280,  # article bodies stay readable in tables
+    "allow_download": False,  # the citable copy is a snapshot (qiosk snapshot export)
+    "default_allow_sql": True,  # read-only SQL is an analyst's tool
+    "suggest_facets": True,
+}
+
+SNIPPET_OPEN = "⟦"
+SNIPPET_CLOSE = "⟧"
+
+
+class ServeError(Exception):
+    """The archive cannot be served (missing, not an archive, being written ...)."""
+
+
+# -- image credits ---------------------------------------------------------------------------
+
+# (pattern, source): agencies and institutions named anywhere in a credit, first match wins.
+_NAMED_SOURCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, flags), source)
+    for pattern, flags, source in (
+        (r"shutterstock", re.I, "Shutterstock"),
+        (r"\breuters\b", re.I, "Reuters"),
+        (r"\bAP\b|associated press", 0, "AP"),
+        (r"\bAFP\b|agence france", 0, "AFP"),
+        (r"\bgetty\b", re.I, "Getty Images"),
+        (r"\bEPA\b", 0, "EPA"),
+        (r"creative commons", re.I, "Creative Commons"),
+        (r"wikimedia|wikipedia", re.I, "Wikimedia Commons"),
+        (r"\bflickr\b", re.I, "Flickr"),
+        (r"\bDoD\b|department of defen[cs]e", 0, "DoD"),
+        (r"state department", re.I, "State Department"),
+        (r"white house", re.I, "White House"),
+    )
+)
+_ORG_PHOTO = re.compile(r"^(?:official\s+)?(?P<org>\S.*?)\s+photo(?:graph)?\b", re.I)
+_PHOTO_BY = re.compile(r"\b(?:photo(?:graph)?|image)\s+by\s+(?P<name>.+)$", re.I)
+_COURTESY = re.compile(r"^courtesy(?:\s+of)?\s+(?P<name>.+)$", re.I)
+_VIA = re.compile(r"^(?P<before>.+?)\s+via\s+(?P<after>.+)$", re.I)
+_SLASH = re.compile(r"^(?P<before>[^/]+?)\s*/\s*(?P<after>[^/]+)$")
+_NAME = re.compile(r"^[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,3}$")
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip(".,;:").strip()
+
+
+def credit_source(credit: str | None) -> str | None:
+    """The agency, institution or photographer an image credit names, for grouping.
+
+    ``DoD photo by Sgt. X`` -> ``DoD``; ``X via Reuters`` and ``X/Reuters`` -> ``Reuters``;
+    ``Inspired by maps via shutterstock.com`` -> ``Shutterstock``; ``U.S. Air Force photo/X`` ->
+    ``U.S. Air Force``; ``Photo by X`` -> ``X``; ``Creative Commons license`` -> ``Creative
+    Commons``. Otherwise the text after ``via`` or ``/``, else the credit itself; None when
+    there is no credit.
+    """
+    if credit is None or not credit.strip():
+        return None
+    text = " ".join(credit.split())
+    for pattern, source in _NAMED_SOURCES:
+        if pattern.search(text):
+            return source
+    if match := _ORG_PHOTO.match(text):
+        return _clean(match["org"])
+    for pattern in (_PHOTO_BY, _COURTESY):
+        if match := pattern.search(text):
+            return _clean(match["name"])
+    for pattern in (_VIA, _SLASH):
+        if match := pattern.match(text):
+            return _clean(match["after"])
+    return _clean(text) or None
+
+
+def credit_photographer(credit: str | None) -> str | None:
+    """The person an image credit names, as written (ranks kept), when it names one:
+    ``DoD photo by Sgt. X`` -> ``Sgt. X``, ``X via Reuters`` / ``X/Shutterstock`` -> ``X``,
+    ``U.S. Air Force photo/X`` -> ``X``. None for agency-only credits."""
+    if credit is None:
+        return None
+    text = " ".join(credit.split())
+    if match := _PHOTO_BY.search(text):
+        return _clean(match["name"])
+    for pattern in (_VIA, _SLASH):
+        if match := pattern.match(text):
+            before, after = _clean(match["before"]), _clean(match["after"])
+            if re.search(r"\bphoto\b", before, re.I) and _NAME.match(after):
+                return after  # U.S. Air Force photo/Name
+            if _NAME.match(before):
+                return before
+    return None
+
+
+# -- search snippets -------------------------------------------------------------------------
+
+
+def highlight(text: str) -> Markup:
+    """Escape ``text``, then turn the snippet markers ``⟦``/``⟧`` into ``<mark>`` tags."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace(SNIPPET_OPEN, "<mark>").replace(SNIPPET_CLOSE, "</mark>"))
+
+
+# -- facets ----------------------------------------------------------------------------------
+
+
+def _config_column(config: Mapping[str, Any]) -> str:
+    column = config.get("column") or config.get("simple")
+    if not isinstance(column, str) or not column:
+        raise ValueError(f"facet config {dict(config)!r} names no column")
+    return column
+
+
+class MonthFacet(Facet):
+    """Year-month of an ISO 8601 date column (``YYYY-MM``), newest first; selecting a month
+    filters with ``<column>__startswith=YYYY-MM``."""
+
+    type = "month"
+
+    async def suggest(self) -> list[dict[str, Any]]:
+        return []
+
+    async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
+        results: list[dict[str, Any]] = []
+        timed_out: list[str] = []
+        size = self.get_facet_size()
+        pairs = self.get_querystring_pairs()
+        for source_and_config in self.get_configs():
+            column = _config_column(source_and_config["config"])
+            col = escape_sqlite(column)
+            sql = (
+                f"select substr({col}, 1, 7) as value, count(*) as count from ({self.sql}) "
+                f"where {col} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "
+                f"group by value order by value desc limit {size + 1}"
+            )
+            try:
+                rows = await self.ds.execute(
+                    self.database,
+                    sql,
+                    self.params,
+                    truncate=False,
+                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+                )
+            except QueryInterrupted:
+                timed_out.append(column)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                arg = (f"{column}__startswith", row["value"])
+                selected = arg in pairs
+                toggle = (path_with_removed_args if selected else path_with_added_args)(
+                    self.request, dict([arg])
+                )
+                values.append(
+                    {
+                        "value": row["value"],
+                        "label": row["value"],
+                        "count": row["count"],
+                        "toggle_url": self.ds.absolute_url(self.request, toggle),
+                        "selected": selected,
+                    }
+                )
+            results.append(
+                {
+                    "name": f"{column} month",
+                    "type": self.type,
+                    "results": values,
+                    "hideable": source_and_config["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(
+                        path_with_removed_args(self.request, {"_facet_month": column})
+                    ),
+                    "truncated": len(rows.rows) > size,
+                }
+            )
+        return results, timed_out
+
+
+class ThroughFacet(Facet):
+    """Counts over a many-to-many link table (``article_authors``): for each row of the other
+    table (authors), how many of the listed rows link to it, labelled by its label column;
+    selecting one filters with Datasette's ``_through``."""
+
+    type = "through"
+
+    async def suggest(self) -> list[dict[str, Any]]:
+        return []
+
+    async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
+        results: list[dict[str, Any]] = []
+        timed_out: list[str] = []
+        size = self.get_facet_size()
+        db = self.ds.get_database(self.database)
+        selected_through = {
+            value: json.loads(value)
+            for key, value in self.get_querystring_pairs()
+            if key == "_through" and value.startswith("{")
+        }
+        for source_and_config in self.get_configs():
+            link_table = _config_column(source_and_config["config"])
+            keys = await db.foreign_keys_for_table(link_table)
+            ours = [fk for fk in keys if fk["other_table"] == self.table]
+            others = [fk for fk in keys if fk["other_table"] != self.table]
+            if len(ours) != 1 or len(others) != 1:
+                raise ValueError(
+                    f"{link_table} is not a link table between {self.table} and one other table"
+                )
+            our, other = ours[0], others[0]
+            label = await db.label_column_for_table(other["other_table"])
+            label_sql = (
+                f"o.{escape_sqlite(label)}" if label else f"t.{escape_sqlite(other['column'])}"
+            )
+            sql = (
+                f"select t.{escape_sqlite(other['column'])} as value, {label_sql} as label, "
+                f"count(distinct t.{escape_sqlite(our['column'])}) as count "
+                f"from {escape_sqlite(link_table)} t "
+                f"join {escape_sqlite(other['other_table'])} o "
+                f"on o.{escape_sqlite(other['other_column'])} = t.{escape_sqlite(other['column'])} "
+                f"where t.{escape_sqlite(our['column'])} in "
+                f"(select {escape_sqlite(our['other_column'])} from ({self.sql})) "
+                f"group by value order by count desc, label limit {size + 1}"
+            )
+            try:
+                rows = await self.ds.execute(
+                    self.database,
+                    sql,
+                    self.params,
+                    truncate=False,
+                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+                )
+            except QueryInterrupted:
+                timed_out.append(link_table)
+                continue
+            values = []
+            for row in rows.rows[:size]:
+                wanted = {"table": link_table, "column": other["column"], "value": str(row[0])}
+                current = [
+                    raw
+                    for raw, parsed in selected_through.items()
+                    if {k: str(v) for k, v in parsed.items()} == wanted
+                ]
+                if current:
+                    toggle = path_with_removed_args(self.request, {"_through": current[0]})
+                else:
+                    toggle = path_with_added_args(
+                        self.request, {"_through": json.dumps(wanted, separators=(",", ":"))}
+                    )
+                values.append(
+                    {
+                        "value": row["value"],
+                        "label": row["label"],
+                        "count": row["count"],
+                        "toggle_url": self.ds.absolute_url(self.request, toggle),
+                        "selected": bool(current),
+                    }
+                )
+            results.append(
+                {
+                    "name": other["other_table"],
+                    "type": self.type,
+                    "results": values,
+                    "hideable": source_and_config["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(
+                        path_with_removed_args(self.request, {"_facet_through": link_table})
+                    ),
+                    "truncated": len(rows.rows) > size,
+                }
+            )
+        return results, timed_out
+
+
+# -- the readable article page ---------------------------------------------------------------
+
+
+async def _article_page(datasette: Datasette, database: str, pks: str) -> dict[str, Any] | None:
+    """Everything the articles row page shows, read through Datasette's read-only connection."""
+    db = datasette.get_database(database)
+    try:
+        article_id = int(tilde_decode(pks))
+    except ValueError:
+        return None
+    rows = (await db.execute("select * from articles where id = ?", [article_id])).rows
+    if not rows:
+        return None
+    article = dict(rows[0])
+    article["columns"] = [(k, v) for k, v in article.items() if k != "body"]
+
+    async def query(sql: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in (await db.execute(sql, [article_id])).rows]
+
+    article["paragraphs"] = [p for p in (article.get("body") or "").split("\n\n") if p.strip()]
+    article["authors"] = await query(
+        "select a.id, a.name, a.url from article_authors x join authors a on a.id = x.author_id "
+        "where x.article_id = ? order by x.position"
+    )
+    article["tags"] = await query(
+        "select t.id, t.label from article_tags x join tags t on t.id = x.tag_id "
+        "where x.article_id = ? order by x.position"
+    )
+    article["sections"] = await query(
+        "select s.id, s.label, x.is_primary, x.listed from article_sections x "
+        "join sections s on s.id = x.section_id where x.article_id = ? "
+        "order by x.is_primary desc, s.label"
+    )
+    article["images"] = await query(
+        "select position, url, alt, caption, credit, lead from images where article_id = ? "
+        "order by position"
+    )
+    for image in article["images"]:
+        image["source"] = credit_source(image["credit"])
+    article["aliases"] = await query(
+        "select url, kind, first_seen from url_aliases where article_id = ? "
+        "order by first_seen, url"
+    )
+    articles_url = datasette.urls.table(database, "articles")
+    for author in article["authors"]:
+        author["row_url"] = datasette.urls.row(database, "authors", str(author["id"]))
+    for link_table, column, items in (
+        ("article_tags", "tag_id", article["tags"]),
+        ("article_sections", "section_id", article["sections"]),
+    ):
+        for item in items:
+            through = {"table": link_table, "column": column, "value": str(item["id"])}
+            through_arg = urllib.parse.urlencode({"_through": json.dumps(through)})
+            item["articles_url"] = f"{articles_url}?{through_arg}"
+    if article["capture_id"] is not None:
+        article["capture_url"] = datasette.urls.row(
+            database, "captures", str(article["capture_id"])
+        )
+    article["links_url"] = (
+        f"{datasette.urls.table(database, 'links')}?article_id={article_id}&_sort=position"
+    )
+    article["link_count"] = (
+        await db.execute("select count(*) from links where article_id = ?", [article_id])
+    ).first()[0]
+    article["has_revisions"] = await db.table_exists("revisions")
+    article["revisions"] = (
+        await query("select * from revisions where article_id = ? order by revision")
+        if article["has_revisions"]
+        else []
+    )
+    for revision in article["revisions"]:
+        try:
+            changed = json.loads(revision.get("changed_fields") or "[]")
+        except ValueError:
+            changed = [revision.get("changed_fields")]
+        revision["changed"] = ", ".join(str(c) for c in changed)
+    return article
+
+
+@hookimpl
+def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datasette) -> None:
+    conn.create_function("credit_source", 1, credit_source, deterministic=True)
+    conn.create_function("credit_photographer", 1, credit_photographer, deterministic=True)
+    if database == DATABASE_NAME:
+        conn.execute("PRAGMA query_only = 1")
+
+
+@hookimpl
+def render_cell(
+    value: Any, column: str, table: str | None, database: str, datasette: Datasette
+) -> Markup | None:
+    if isinstance(value, str) and (column == "snippet" or column.endswith("_snippet")):
+        return highlight(value)
+    if column == "article_id" and table is None and isinstance(value, int):
+        # On query pages (table pages label their foreign keys themselves): link the article.
+        url = datasette.urls.row(database, "articles", str(value))
+        return Markup(f'<a href="{escape(url)}">{value}</a>')
+    return None
+
+
+@hookimpl
+def register_facet_classes() -> list[type[Facet]]:
+    return [MonthFacet, ThroughFacet]
+
+
+@hookimpl
+def extra_template_vars(
+    view_name: str, database: str | None, table: str | None, request: Any, datasette: Datasette
+) -> Any:
+    if view_name != "row" or table != "articles" or database is None or request is None:
+        return {}
+    pks = request.url_vars.get("pks") or ""
+
+    async def inner() -> dict[str, Any]:
+        return {"qiosk_article": await _article_page(datasette, database, pks)}
+
+    return inner
+
+
+# -- building and serving --------------------------------------------------------------------
+
+_TABLE_REFERENCE = re.compile(r"\b(?:from|join)\s+\[?([A-Za-z_]\w*)\b\]?(?!\s*\()", re.I)
+_CTE_NAME = re.compile(r"\b([A-Za-z_]\w*)\s+as\s*\(", re.I)
+
+
+def tables_referenced(sql: str) -> set[str]:
+    """Tables and views a canned query reads (``from``/``join`` targets that are not
+    table-valued functions or CTE names)."""
+    return set(_TABLE_REFERENCE.findall(sql)) - set(_CTE_NAME.findall(sql))
+
+
+def load_metadata(config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
+    """``metadata.yml`` of the configuration folder, parsed as Datasette parses it."""
+    path = config_dir / "metadata.yml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ServeError(f"{path}: cannot read the Datasette metadata ({error})") from error
+    try:
+        metadata = parse_metadata(text)
+    except Exception as error:  # BadMetadataError and the YAML/JSON parsers' own errors
+        raise ServeError(f"{path}: not valid Datasette metadata ({error})") from error
+    if DATABASE_NAME not in (metadata.get("databases") or {}):
+        raise ServeError(f"{path}: no databases.{DATABASE_NAME} section")
+    return metadata
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`build_datasette` serves: the metadata with only the canned queries the
+    archive can answer, and the ones left out with the tables they wait for."""
+
+    metadata: dict[str, Any]
+    pending: dict[str, list[str]]
+
+
+def plan(metadata: Mapping[str, Any], tables: set[str]) -> Plan:
+    """Drop the canned queries that read tables the archive does not have (yet): e.g. the
+    edit history needs ``revisions`` (re-crawls); note them in the database description."""
+    copy: dict[str, Any] = json.loads(json.dumps(metadata))
+    database = copy["databases"][DATABASE_NAME]
+    queries = database.get("queries") or {}
+    pending: dict[str, list[str]] = {}
+    for name in list(queries):
+        sql = queries[name]["sql"] if isinstance(queries[name], dict) else queries[name]
+        missing = sorted(tables_referenced(sql) - tables)
+        if missing:
+            pending[name] = missing
+            del queries[name]
+    if pending:
+        notes = "; ".join(f"{name} (needs {', '.join(t)})" for name, t in sorted(pending.items()))
+        database["description"] = (
+            database.get("description", "").rstrip()
+            + f" Not available in this archive yet: {notes}."
+        )
+    return Plan(copy, pending)
+
+
+def archive_tables(db_path: Path) -> set[str]:
+    """Table names of the archive, read without writing anything."""
+    try:
+        return set(Archive.count_rows_read_only(db_path))
+    except ArchiveError as error:
+        raise ServeError(str(error)) from error
+
+
+def check_archive(db_path: Path, *, live: bool) -> None:
+    """Refuse what cannot be served correctly, with the reason."""
+    if not db_path.is_file():
+        raise ServeError(f"{db_path}: no such archive (crawl one first: qiosk crawl --db ...)")
+    if any(char in str(db_path) for char in "?#"):
+        raise ServeError(f"{db_path}: '?' or '#' in the path cannot be opened as a SQLite URI")
+    wal = db_path.with_name(db_path.name + "-wal")
+    if not live and wal.exists() and wal.stat().st_size > 0:
+        raise ServeError(
+            f"{db_path}: its write-ahead log {wal.name} holds commits not yet in the file (a "
+            "crawl is running or was interrupted); served immutable they would be missing. "
+            "Let the crawl finish (or resume it), or serve with --live to read it as it changes."
+        )
+    tables = archive_tables(db_path)
+    if "articles" not in tables:
+        raise ServeError(f"{db_path}: not a qiosk archive (no articles table)")
+
+
+def build_datasette(
+    db_path: Path, *, live: bool = False, config_dir: Path = CONFIG_DIR
+) -> tuple[Datasette, Plan]:
+    """A Datasette serving ``db_path`` as ``/archive`` with the project's configuration."""
+    import sys
+
+    from datasette.plugins import pm
+
+    db_path = db_path.resolve()
+    check_archive(db_path, live=live)
+    served = plan(load_metadata(config_dir), archive_tables(db_path))
+    module = sys.modules[__name__]
+    if not pm.is_registered(module):
+        pm.register(module, name="qiosk_scraper.datasette")
+    datasette = Datasette(
+        metadata=served.metadata,
+        template_dir=str(config_dir / "templates"),
+        settings=SETTINGS,
+    )
+    datasette.remove_database("_memory")  # Datasette adds it when given no files
+    datasette.add_database(
+        Database(datasette, path=str(db_path), is_mutable=live), name=DATABASE_NAME
+    )
+    return datasette, served
+
+
+def serve(
+    db_path: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, live: bool = False
+) -> None:
+    """Serve the archive until interrupted (uvicorn, one worker), as ``datasette serve`` does."""
+    import uvicorn
+
+    datasette, _ = build_datasette(db_path, live=live)
+    # Datasette's ASGI app runs its startup hooks before the first request.
+    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+
+
+def url_for(host: str, port: int) -> str:
+    """The articles page of a served archive."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/{DATABASE_NAME}/articles"
+
+
+def quote_query(name: str, params: Mapping[str, str]) -> str:
+    """The path of a canned query with parameters (used by the docs and tests)."""
+    return f"/{DATABASE_NAME}/{name}?{urllib.parse.urlencode(params)}"
