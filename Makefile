@@ -39,6 +39,12 @@ serve: install
 	@test -f $(DEMO_DB) || { echo "no $(DEMO_DB): run make demo first (or make serve DEMO_DB=path/to/archive.db)"; exit 1; }
 	$(BIN)/qiosk serve --db $(DEMO_DB) --port $(SERVE_PORT)
 
+# `make snapshot`: a citable, byte-reproducible snapshot of the demo archive, then its check.
+snapshot: install
+	@test -f $(DEMO_DB) || { echo "no $(DEMO_DB): run make demo first (or make snapshot DEMO_DB=path/to/archive.db)"; exit 1; }
+	$(BIN)/qiosk snapshot export archive/snapshots/demo --db $(DEMO_DB) --with-warc --force
+	$(BIN)/qiosk snapshot verify archive/snapshots/demo
+
 # Debian's Chromium for the browser tests (tests/test_datasette.py); installed only when missing.
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }

@@ -21,3 +21,4 @@ from qiosk_scraper.cli import crawl as _crawl  # noqa: E402, F401
 from qiosk_scraper.cli import extract as _extract  # noqa: E402, F401
 from qiosk_scraper.cli import mirror as _mirror  # noqa: E402, F401
 from qiosk_scraper.cli import serve as _serve  # noqa: E402, F401
+from qiosk_scraper.cli import snapshot as _snapshot  # noqa: E402, F401
