@@ -34,7 +34,6 @@ import re
 import sqlite3
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,6 @@ from datasette.utils import (
     tilde_decode,
 )
 from markupsafe import Markup, escape
-
-from qiosk_scraper.archive import Archive, ArchiveError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "archive"
 DATABASE_NAME = "archive"
@@ -479,20 +476,11 @@ def load_metadata(config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
     return metadata
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What :func:`build_datasette` serves: the metadata with only the canned queries the
-    archive can answer, and the ones left out with the tables they wait for."""
-
-    metadata: dict[str, Any]
-    pending: dict[str, list[str]]
-
-
-def plan(metadata: Mapping[str, Any], tables: set[str]) -> Plan:
-    """Drop the canned queries that read tables the archive does not have (yet): e.g. the
-    edit history needs ``revisions`` (re-crawls); note them in the database description."""
-    copy: dict[str, Any] = json.loads(json.dumps(metadata))
-    database = copy["databases"][DATABASE_NAME]
+def prune(metadata: dict[str, Any], tables: set[str]) -> dict[str, list[str]]:
+    """Drop, in place, the canned queries that read tables the archive does not have (yet):
+    e.g. the edit history needs ``revisions`` (re-crawls). Notes them in the database
+    description and returns them with the missing tables."""
+    database = metadata["databases"][DATABASE_NAME]
     queries = database.get("queries") or {}
     pending: dict[str, list[str]] = {}
     for name in list(queries):
@@ -507,15 +495,7 @@ def plan(metadata: Mapping[str, Any], tables: set[str]) -> Plan:
             database.get("description", "").rstrip()
             + f" Not available in this archive yet: {notes}."
         )
-    return Plan(copy, pending)
-
-
-def archive_tables(db_path: Path) -> set[str]:
-    """Table names of the archive, read without writing anything."""
-    try:
-        return set(Archive.count_rows_read_only(db_path))
-    except ArchiveError as error:
-        raise ServeError(str(error)) from error
+    return pending
 
 
 def check_archive(db_path: Path, *, live: bool) -> None:
@@ -531,35 +511,54 @@ def check_archive(db_path: Path, *, live: bool) -> None:
             "crawl is running or was interrupted); served immutable they would be missing. "
             "Let the crawl finish (or resume it), or serve with --live to read it as it changes."
         )
-    tables = archive_tables(db_path)
-    if "articles" not in tables:
-        raise ServeError(f"{db_path}: not a qiosk archive (no articles table)")
+
+
+def table_names(database: Database) -> set[str]:
+    """Tables and views of a served database, read through Datasette's own read-only
+    (``mode=ro``) or immutable connection."""
+    conn = database.connect()
+    try:
+        return {
+            name
+            for (name,) in conn.execute(
+                "select name from sqlite_master where type in ('table', 'view')"
+            )
+        }
+    except sqlite3.DatabaseError as error:
+        raise ServeError(f"{database.path}: not a readable SQLite file ({error})") from error
+    finally:
+        conn.close()
 
 
 def build_datasette(
     db_path: Path, *, live: bool = False, config_dir: Path = CONFIG_DIR
-) -> tuple[Datasette, Plan]:
-    """A Datasette serving ``db_path`` as ``/archive`` with the project's configuration."""
+) -> tuple[Datasette, dict[str, list[str]]]:
+    """A Datasette serving ``db_path`` as ``/archive`` with the project's configuration, and
+    the canned queries left out (see :func:`prune`)."""
     import sys
 
     from datasette.plugins import pm
 
     db_path = db_path.resolve()
     check_archive(db_path, live=live)
-    served = plan(load_metadata(config_dir), archive_tables(db_path))
+    metadata = load_metadata(config_dir)
     module = sys.modules[__name__]
     if not pm.is_registered(module):
         pm.register(module, name="qiosk_scraper.datasette")
     datasette = Datasette(
-        metadata=served.metadata,
-        template_dir=str(config_dir / "templates"),
-        settings=SETTINGS,
+        metadata=metadata, template_dir=str(config_dir / "templates"), settings=SETTINGS
     )
     datasette.remove_database("_memory")  # Datasette adds it when given no files
-    datasette.add_database(
+    database = datasette.add_database(
         Database(datasette, path=str(db_path), is_mutable=live), name=DATABASE_NAME
     )
-    return datasette, served
+    tables = table_names(database)
+    if "articles" not in tables:
+        raise ServeError(f"{db_path}: not a qiosk archive (no articles table)")
+    # Datasette reads the metadata dict it was given on every request: pruned in place here,
+    # once the tables are known through its own connection.
+    pending = prune(metadata, tables)
+    return datasette, pending
 
 
 def serve(
