@@ -16,12 +16,8 @@ Exported twice from the same archive (or a copy), with the same toolkit versions
 directories are identical byte for byte.
 """
 
-from qiosk_scraper.snapshot.export import (
-    ExportResult,
-    SnapshotError,
-    export_snapshot,
-    parse_as_of,
-)
+from qiosk_scraper.snapshot.export import ExportResult, export_snapshot, parse_as_of
+from qiosk_scraper.snapshot.layout import SnapshotError
 from qiosk_scraper.snapshot.verify import Problem, verify_snapshot
 
 __all__ = [

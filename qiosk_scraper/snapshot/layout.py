@@ -6,8 +6,16 @@ verification (which checks the files against that description).
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+
+class SnapshotError(Exception):
+    """The snapshot cannot be made; the message says why."""
+
 
 FORMAT_VERSION = 1  # of the snapshot layout, in datapackage.json's "qiosk" section
 
@@ -235,3 +243,22 @@ def csv_path(table: str) -> str:
 
 def csv_resource(table: str) -> str:
     return f"{table.replace('_', '-')}-csv"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(sums: Mapping[str, str]) -> str:
+    """SHA-256 over the ``SHA256SUMS`` lines of the data files (every file but README.md,
+    datapackage.json and SHA256SUMS, which name the fingerprint): one value to cite."""
+    lines = "".join(
+        f"{digest}  {name}\n"
+        for name, digest in sorted(sums.items())
+        if name not in (README, DATAPACKAGE, SUMS)
+    )
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()

@@ -11,7 +11,6 @@ refused, and the SQLite file is opened read-only and immutable. It writes nothin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,7 +27,6 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.snapshot import layout
-from qiosk_scraper.snapshot.export import fingerprint
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REFERENCE_KEYS = ("$schema", "profile")
@@ -53,14 +51,6 @@ def _safe(path: object) -> bool:
         return False
     parts = PurePosixPath(path)
     return not parts.is_absolute() and ".." not in parts.parts
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _edited(listed: str, actual: str) -> bool:
@@ -105,7 +95,7 @@ class _Verification:
                 elif name in names and not path.is_file():
                     self.problem(relative, "not a regular file")
                 elif name in names:
-                    self.files[relative] = _sha256(path)
+                    self.files[relative] = layout.sha256_file(path)
             dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
 
     def read_sums(self) -> bool:
@@ -241,7 +231,7 @@ class _Verification:
         qiosk = package.get("qiosk")
         if not isinstance(qiosk, dict):
             self.problem(layout.DATAPACKAGE, "no 'qiosk' section: not a qiosk snapshot")
-        elif qiosk.get("fingerprint") != fingerprint(truth):
+        elif qiosk.get("fingerprint") != layout.fingerprint(truth):
             self.problem(layout.DATAPACKAGE, "fingerprint does not match the files' checksums")
         return True
 
@@ -320,6 +310,6 @@ class _Verification:
 
 def verify_snapshot(directory: Path) -> list[Problem]:
     """Every problem found in the snapshot at ``directory``; empty when it is intact."""
-    if directory.is_symlink() or not directory.is_dir():
+    if not directory.is_dir():
         return [Problem(str(directory), "not a directory")]
     return _Verification(directory).run()
