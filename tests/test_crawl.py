@@ -194,3 +194,20 @@ def test_cli_rejects_bad_arguments_with_one_clear_line(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
         assert message in done.stderr or "%Y-%m-%d" in done.stderr, done.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_cli_refuses_a_file_that_is_not_an_archive(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database\n" * 200)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "qiosk"), "crawl", "--db", str(notes)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "not a usable SQLite archive" in done.stderr and "Traceback" not in done.stderr
+    assert notes.read_text() == "not a database\n" * 200

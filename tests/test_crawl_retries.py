@@ -48,3 +48,24 @@ def test_retry_after_is_honoured_and_lasting_failures_are_recorded(tmp_path: Pat
     assert [c["status"] for c in captures[broken]] == [500] * 4  # first try and 3 retries
     assert stats["qiosk/retry_pauses"] == 1 + 2 + 3
     assert stats["retry/max_reached"] == 1
+
+
+def test_a_page_that_is_not_an_article_is_an_error_and_the_crawl_goes_on(
+    tmp_path: Path,
+) -> None:
+    site = Site(articles=60, seed=4)
+    impostor = site.order[3].path
+    db = tmp_path / "qiosk.db"
+    with FaultyMirror(site, {}, always={}, pages={impostor: b"<html><body></body></html>"}) as m:
+        crawl_with_settings(
+            {"site": m.base_url, "db": str(db), "delay": 0, "sources": "sitemap"}, {}
+        )
+        base = m.base_url
+    with Archive(db) as archive:
+        [error] = archive.errors()
+        assert (error["url"], error["kind"]) == (base + impostor, "not_an_article")
+        assert error["capture_id"] is not None and error["message"]
+        assert archive.count("articles") == len(site.order) - 1
+        crawl = archive.crawl(1)
+    assert crawl["status"] == "finished"
+    assert crawl["stats"]["qiosk/errors/not_an_article"] == 1

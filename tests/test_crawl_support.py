@@ -133,10 +133,16 @@ def crawl_with_settings(arguments: dict[str, Any], settings: dict[str, Any]) -> 
 
 class FaultyMirror:
     """A mirror site served with scripted failures: ``faults[path]`` is a list of (status,
-    headers) answers given before the real page (``always`` paths fail every time)."""
+    headers) answers given before the real page, ``always`` paths fail every time with their
+    status, ``pages`` paths serve other bytes."""
 
-    def __init__(self, site: Any, faults: dict[str, list[tuple[int, dict[str, str]]]],
-                 always: dict[str, int]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        site: Any,
+        faults: dict[str, list[tuple[int, dict[str, str]]]],
+        always: dict[str, int],
+        pages: dict[str, bytes] | None = None,
+    ) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -150,7 +156,10 @@ class FaultyMirror:
                     fault = queued.pop(0) if queued else None
                 if path in mirror.always:
                     fault = (mirror.always[path], {})
-                if fault is not None:
+                if path in mirror.pages:
+                    status, body = 200, mirror.pages[path]
+                    headers = {"Content-Type": "text/html; charset=utf-8"}
+                elif fault is not None:
                     status, headers = fault
                     body = b"fault"
                 else:
@@ -170,6 +179,7 @@ class FaultyMirror:
                 pass
 
         self.site, self.faults, self.always = site, faults, always
+        self.pages = pages or {}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import click
 
+from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.cli import main
 from qiosk_scraper.crawl import DEFAULT_DB, DEFAULT_SITE, run_crawl, summary_table
 from qiosk_scraper.spiders.outlet import SOURCES, SpiderArgumentError, parse_sources
@@ -64,6 +65,10 @@ def crawl_command(
 
     Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
     """
+    try:  # a bad database path fails here, with one clear line, before any request
+        Archive(db).close()
+    except (ArchiveError, OSError) as error:
+        raise click.ClickException(str(error)) from error
     result = run_crawl(
         site=site,
         db=db,
