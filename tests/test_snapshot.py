@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from qiosk_scraper.archive import Archive, content_hash
+from qiosk_scraper.article import count_words
 from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
 from qiosk_scraper.snapshot import (
@@ -124,7 +125,7 @@ def contents(folder: Path) -> dict[str, bytes]:
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
 
 
 def read_only_copy(db: Path, folder: Path) -> Archive:
@@ -185,11 +186,14 @@ def test_exports_are_byte_identical_twice_from_a_copy_and_after_later_crawls(
 
 
 def test_snapshot_holds_the_records_in_every_format(tmp_path: Path) -> None:
-    db = standard(tmp_path / "archive")
+    odd = records()
+    odd[0]["body"] += "\n\nA line\u2028separator, a \x85 next line, \u00e9 and \U0001f600."
+    odd[0]["word_count"] = count_words(odd[0]["body"])
+    db = build(tmp_path / "archive", [(r, fetched_after(r)) for r in odd])
     result = export_snapshot(db, tmp_path / "snap")
     snap = tmp_path / "snap"
-    expected = sorted(records(), key=lambda r: r["url"])
-    lines = (snap / layout.ARTICLES_JSONL).read_text(encoding="utf-8").splitlines()
+    expected = sorted(odd, key=lambda r: r["url"])
+    lines = (snap / layout.ARTICLES_JSONL).read_text(encoding="utf-8").split("\n")[:-1]
     assert lines == [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in expected]
     assert (result.articles, result.revisions, result.captures) == (8, 8, 8)
 
@@ -229,6 +233,7 @@ def test_snapshot_holds_the_records_in_every_format(tmp_path: Path) -> None:
     readme = (snap / layout.README).read_text(encoding="utf-8")
     assert f"--as-of {result.as_of} --name {result.name}" in readme
     assert result.fingerprint in readme
+    assert verify_snapshot(snap) == []
 
 
 def test_every_archive_column_is_documented(tmp_path: Path) -> None:

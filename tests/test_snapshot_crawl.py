@@ -26,7 +26,7 @@ def reextract(snapshot: Path, site: str) -> list[dict[str, object]]:
     with (snapshot / "csv" / "captures.csv").open(encoding="utf-8", newline="") as handle:
         captures = {int(row["id"]): row for row in csv.DictReader(handle)}
     records = []
-    for line in (snapshot / layout.REVISIONS_JSONL).read_text(encoding="utf-8").splitlines():
+    for line in (snapshot / layout.REVISIONS_JSONL).read_text(encoding="utf-8").split("\n")[:-1]:
         capture = captures[json.loads(line)["capture_id"]]
         _, payload = read_record(snapshot / capture["warc_file"], int(capture["warc_offset"]))
         page_url = canonicalize(capture["url"])
@@ -62,7 +62,7 @@ def test_a_with_warc_snapshot_of_a_crawl_reextracts_to_its_articles(tmp_path: Pa
     assert verify_snapshot(snap) == []
     articles = [
         json.loads(line)
-        for line in (snap / layout.ARTICLES_JSONL).read_text(encoding="utf-8").splitlines()
+        for line in (snap / layout.ARTICLES_JSONL).read_text(encoding="utf-8").split("\n")[:-1]
     ]
     assert reextract(snap, site) == articles
     again = tmp_path / "again"
