@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.cli import main
-from qiosk_scraper.mirror import MirrorError, MirrorServer, Site
+from qiosk_scraper.mirror import (
+    KINDS,
+    FaultPlan,
+    FaultSpec,
+    FaultSpecError,
+    MirrorError,
+    MirrorServer,
+    Site,
+)
 from qiosk_scraper.mirror.build import DEFAULT_BASE_URL, build
 
 
@@ -26,6 +34,15 @@ def mirror() -> None:
     """
 
 
+def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> FaultSpec | None:
+    if value is None:
+        return None
+    try:
+        return FaultSpec.parse(value)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
 @mirror.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
@@ -33,14 +50,36 @@ def mirror() -> None:
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--edition", default=1, show_default=True, type=int, help="1 or a later state.")
 @click.option("--quiet", is_flag=True, help="No access log.")
-def serve(host: str, port: int, articles: int, seed: int, edition: int, quiet: bool) -> None:
-    """Serve the mirror over HTTP until interrupted.
+@click.option(
+    "--faults",
+    metavar="SPEC",
+    callback=_fault_spec,
+    help="Fail at chosen URLs, the same ones for a given SPEC and seed: 'all' or a comma list "
+    "of kinds, each optionally kind=value (all,timeout=2,http_500=always). Kinds: "
+    + ", ".join(KINDS)
+    + ".",
+)
+def serve(
+    host: str, port: int, articles: int, seed: int, edition: int, quiet: bool,
+    faults: FaultSpec | None,
+) -> None:  # fmt: skip
+    """Serve the mirror over HTTP until interrupted; with --faults, list the faulty URLs.
 
     Example: qiosk mirror serve --port 8765 --articles 20000 --edition 2
     """
     site = _site(articles, seed, edition)
-    server = MirrorServer(site, host=host, port=port, quiet=quiet)
+    plan = None
+    if faults is not None:
+        try:
+            plan = FaultPlan(site, faults)
+        except MirrorError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--faults'") from exc
+    server = MirrorServer(site, host=host, port=port, quiet=quiet, faults=plan)
     click.echo(f"mirror serving {len(site.order)} articles at {server.base_url}/", err=True)
+    if plan is not None:
+        click.echo(f"faults: {plan.spec}", err=True)
+        for line in plan.describe():
+            click.echo(f"  {line}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -12,6 +12,8 @@ Python API::
     with running_mirror(articles=120, seed=1) as mirror:
         mirror.base_url, mirror.hits   # "http://127.0.0.1:PORT", Counter of request targets
         mirror.hits.not_modified       # number of 304 answers
+    with running_mirror(articles=60, faults="all,timeout=2") as mirror:
+        mirror.faults                  # FaultPlan: which URLs fail how (see ``faults``)
 
 The site has a fixed "now" (``Site.now``, from seed and edition; no clock is read), at least 60
 articles, the oldest few from the WordPress era (some rendered in place at their
@@ -63,7 +65,20 @@ rule: a trailing parenthesis is the credit), then in-body images with their ``me
 ``media-photo-credit`` texts.
 """
 
+from qiosk_scraper.mirror.faults import KINDS, Fault, FaultPlan, FaultSpec, FaultSpecError
 from qiosk_scraper.mirror.server import Hits, MirrorServer, RunningMirror, running_mirror
 from qiosk_scraper.mirror.site import MirrorError, Site
 
-__all__ = ["Hits", "MirrorError", "MirrorServer", "RunningMirror", "Site", "running_mirror"]
+__all__ = [
+    "KINDS",
+    "Fault",
+    "FaultPlan",
+    "FaultSpec",
+    "FaultSpecError",
+    "Hits",
+    "MirrorError",
+    "MirrorServer",
+    "RunningMirror",
+    "Site",
+    "running_mirror",
+]

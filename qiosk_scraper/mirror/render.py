@@ -282,8 +282,7 @@ def tag_card(meta: Meta, base: str) -> str:
 
 
 # ---------------------------------------------------------------------------- article
-def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None) -> str:
-    canonical = base + meta.path
+def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None, canonical: str) -> str:
     fmt = iso_z if meta.index % 2 == 0 else iso_offset
     authors = []
     for p in meta.authors:
@@ -343,8 +342,10 @@ def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None) -> str:
     return f'<script type="application/ld+json">{_json_script(data)}</script>'
 
 
-def article_page(site: Site, meta: Meta, base: str) -> str:
-    canonical = base + meta.path
+def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None) -> str:
+    """The article's page; ``canonical`` (default: its own URL) is the URL the page names as
+    canonical (rel=canonical, og:url, JSON-LD, headline and share links)."""
+    canonical = canonical or base + meta.path
     blocks = site.body(meta.index)
     og_image = None
     if meta.lead is not None:
@@ -366,7 +367,7 @@ def article_page(site: Site, meta: Meta, base: str) -> str:
 <meta property="article:modified_time" content="{iso_offset(meta.last_change)}"/>
 <meta property="article:section" content="{attr(meta.section_label)}"/>
 {tags_meta}<meta name="twitter:card" content="summary_large_image"/>
-{_json_ld(site, meta, base, og_image)}"""
+{_json_ld(site, meta, base, og_image, canonical)}"""
     newer, older = site.neighbours(meta)
     pager = '<div class="post-pager">'
     if older is not None:
@@ -585,7 +586,9 @@ def sitemap_index(site: Site, base: str) -> str:
     return "".join(out)
 
 
-def sitemap_child(site: Site, base: str, chunk: Iterable[Meta]) -> str:
+def sitemap_child(
+    site: Site, base: str, chunk: Iterable[Meta], extras: dict[str, list[str]] | None = None
+) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
@@ -597,6 +600,8 @@ def sitemap_child(site: Site, base: str, chunk: Iterable[Meta]) -> str:
             image = f"<image:image><image:loc>{esc(base + m.lead.src)}</image:loc></image:image>"
         lastmod = iso_offset(m.last_change)
         out.append(f"<url><loc>{base}{m.path}</loc><lastmod>{lastmod}</lastmod>{image}</url>\n")
+        for extra in (extras or {}).get(m.path, ()):
+            out.append(f"<url><loc>{base}{extra}</loc><lastmod>{lastmod}</lastmod></url>\n")
         if m.lead is not None and m.index % 9 == 4:
             # RebelMouse lists some media-library files as pages of their own.
             out.append(

@@ -1,22 +1,23 @@
-"""Serving the mirror over HTTP: a threaded server with the validators real sites send
-(Last-Modified, ETag, 304 on conditional requests) and gzip when the client accepts it."""
+"""Serving the mirror over HTTP: a threaded server answering as ``answer.serve`` says, or as
+a fault plan says (``faults.FaultPlan``) when one is given."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
+import socket
+import struct
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
-from qiosk_scraper.mirror.render import http_date
-from qiosk_scraper.mirror.site import Response, Site
+from qiosk_scraper.mirror.answer import Served, serve
+from qiosk_scraper.mirror.faults import Attempts, FaultPlan, FaultSpec, Wire
+from qiosk_scraper.mirror.site import Site
 
-COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application/json")
+__all__ = ["Hits", "MirrorServer", "RunningMirror", "Served", "running_mirror", "serve"]
 
 
 class Hits(Counter[str]):
@@ -44,81 +45,30 @@ class Hits(Counter[str]):
             self.not_modified = 0
 
 
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-
-
-def not_modified(headers: dict[str, str], etag: str, response: Response) -> bool:
-    """RFC 9110: If-None-Match wins over If-Modified-Since."""
-    inm = headers.get("if-none-match")
-    if inm is not None:
-        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        return "*" in tags or etag in tags or etag[:-1] + '-gzip"' in tags
-    ims = headers.get("if-modified-since")
-    if ims and response.last_modified is not None:
-        try:
-            since = parsedate_to_datetime(ims)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            return False
-        return response.last_modified.replace(microsecond=0) <= since
-    return False
-
-
-@dataclass
-class Served:
-    """Status, headers and body bytes as sent on the wire."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def serve(site: Site, base_url: str, target: str, headers: dict[str, str]) -> Served:
-    """Answer one GET: route it on the site, then apply validators and content coding."""
-    response = site.respond(target, base_url)
-    out: list[tuple[str, str]] = [("Content-Type", response.content_type)]
-    if response.location:
-        out.append(("Location", response.location))
-    out.extend(response.extra_headers)
-    body = response.body
-    if response.status != 200:
-        out.append(("Content-Length", str(len(body))))
-        return Served(response.status, out, body)
-    etag = etag_of(body)
-    if response.last_modified is not None:
-        out.append(("Last-Modified", http_date(response.last_modified)))
-    compressible = response.content_type.startswith(COMPRESSIBLE)
-    if compressible:
-        out.append(("Vary", "Accept-Encoding"))
-    gzipped = compressible and "gzip" in headers.get("accept-encoding", "") and len(body) > 256
-    if gzipped:
-        etag = etag[:-1] + '-gzip"'
-    out.append(("ETag", etag))
-    if not_modified(headers, etag, response):
-        return Served(304, [h for h in out if h[0] != "Content-Type"], b"")
-    if gzipped:
-        body = gzip.compress(body, compresslevel=6, mtime=0)
-        out.append(("Content-Encoding", "gzip"))
-    out.append(("Content-Length", str(len(body))))
-    return Served(200, out, body)
-
-
 class MirrorServer(ThreadingHTTPServer):
+    """``faults``: answer as this plan says (its transient faults count requests per path
+    from this server's start)."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(
         self, site: Site, host: str = "127.0.0.1", port: int = 0, base_url: str | None = None,
-        quiet: bool = True,
+        quiet: bool = True, faults: FaultPlan | None = None,
     ) -> None:  # fmt: skip
         super().__init__((host, port), MirrorHandler)
         self.site = site
         self.hits = Hits()
         self.quiet = quiet
+        self.faults = faults
+        self.attempts = Attempts()
+        self.closing = threading.Event()  # wakes answers that are made to wait
         bound_host, bound_port = self.server_address[:2]
         self.base_url = base_url or f"http://{bound_host!s}:{bound_port}"
+
+    def server_close(self) -> None:
+        self.closing.set()
+        super().server_close()
 
 
 class MirrorHandler(BaseHTTPRequestHandler):
@@ -129,8 +79,14 @@ class MirrorHandler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if self.server.faults is not None:
+            self._answer_with_faults(self.server.faults, headers, send_body)
+            return
         served = serve(self.server.site, self.server.base_url, self.path, headers)
         self.server.hits.record(self.path, served.status)
+        self._send(served, send_body)
+
+    def _send(self, served: Served, send_body: bool, limit: int | None = None) -> None:
         self.send_response(served.status)
         for name, value in served.headers:
             self.send_header(name, value)
@@ -138,7 +94,31 @@ class MirrorHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
         self.end_headers()
         if send_body and served.status != 304:
-            self.wfile.write(served.body)
+            self.wfile.write(served.body if limit is None else served.body[:limit])
+
+    def _answer_with_faults(
+        self, plan: FaultPlan, headers: dict[str, str], send_body: bool
+    ) -> None:
+        attempt = self.server.attempts.next(urlsplit(self.path).path or "/")
+        wire: Wire = plan.answer(self.path, headers, self.server.base_url, attempt)
+        self.server.hits.record(self.path, wire.served.status)
+        if wire.delay and self.server.closing.wait(wire.delay):
+            self.close_connection = True  # the server is closing: no answer at all
+            return
+        try:
+            self._send(wire.served, send_body, wire.send)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout, say)
+            return
+        if wire.send is None:
+            return
+        self.close_connection = True
+        if wire.reset:
+            # Closing with a zero linger time sends RST instead of FIN. The read file holds a
+            # reference to the socket: close it first, or the close would wait for it.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -164,14 +144,25 @@ class RunningMirror:
     def hits(self) -> Hits:
         return self.server.hits
 
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The fault plan served (None without faults)."""
+        return self.server.faults
+
 
 @contextmanager
 def running_mirror(
-    articles: int = 120, seed: int = 1, edition: int = 1, site: Site | None = None
+    articles: int = 120,
+    seed: int = 1,
+    edition: int = 1,
+    site: Site | None = None,
+    faults: str | FaultSpec | None = None,
 ) -> Iterator[RunningMirror]:
-    """Serve a mirror on 127.0.0.1 (a free port) in a background thread for the block."""
+    """Serve a mirror on 127.0.0.1 (a free port) in a background thread for the block;
+    ``faults``: a fault SPEC (see ``faults``), e.g. ``"all,timeout=2"``."""
     site = site or Site(articles=articles, seed=seed, edition=edition)
-    server = MirrorServer(site)
+    plan = FaultPlan(site, faults) if faults is not None else None
+    server = MirrorServer(site, faults=plan)
     thread = threading.Thread(target=server.serve_forever, name="qiosk-mirror", daemon=True)
     thread.start()
     try:

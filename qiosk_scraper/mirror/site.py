@@ -59,6 +59,7 @@ class Response:
     location: str | None = None
     last_modified: datetime | None = None
     extra_headers: list[tuple[str, str]] = field(default_factory=list)
+    compress: bool = True  # False: never gzip it, whatever the client accepts
 
 
 @dataclass(frozen=True)
@@ -459,8 +460,7 @@ class Site:
             number = int(m.group(1))
             if not 1 <= number <= self.sitemap_pages() or m.group(1) != str(number):
                 raise NotFoundError(path)
-            chunk = self.order[(number - 1) * SITEMAP_SIZE : number * SITEMAP_SIZE]
-            return _xml(render.sitemap_child(self, base, chunk), max(x.last_change for x in chunk))
+            return self.sitemap_response(number, base)
         if path.startswith("/feeds/") and path.endswith(".rss"):
             return self._feed(path, base)
         if path == "/res/load_more_posts/data.js":
@@ -497,6 +497,15 @@ class Site:
             page = render.article_page(self, meta, base)
             return Response(200, page.encode(), last_modified=meta.last_change)
         raise NotFoundError(path)
+
+    def sitemap_response(
+        self, number: int, base: str, extras: dict[str, list[str]] | None = None
+    ) -> Response:
+        """Numbered sitemap ``number`` (1..sitemap_pages()); ``extras`` lists more paths to
+        enter right after an article's own entry ({article path: [paths]})."""
+        chunk = self.order[(number - 1) * SITEMAP_SIZE : number * SITEMAP_SIZE]
+        text = render.sitemap_child(self, base, chunk, extras or {})
+        return _xml(text, max(x.last_change for x in chunk))
 
     def _listing_response(self, listing: Listing, base: str, page: int) -> Response:
         items = self.listing_items(listing)
