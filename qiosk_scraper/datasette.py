@@ -6,7 +6,9 @@ archive with the files kept in git under ``archive/``:
 - ``archive/metadata.yml``: title, source, licence note, a description of every table and
   column, facets, sort orders, label columns and the canned queries (all read-only);
 - ``archive/templates/``: ``row.html`` makes the articles row page readable (the body as
-  paragraphs, byline, dates, credits, revisions); other tables keep Datasette's page.
+  paragraphs, byline, dates, credits, revisions; other tables keep Datasette's page) and
+  ``_table-archive-articles.html`` leaves the long and technical columns out of the articles
+  table page until the reader picks columns.
 
 The archive is always mounted as the database ``archive`` (``/archive/articles``), whatever the
 file is called, so links and the metadata do not depend on the file name. It is opened
@@ -22,8 +24,10 @@ This module is also a small Datasette plugin (registered in-process by :func:`bu
   those terms in ``<mark>``: the text is escaped first, only the markers become tags;
 - facet types ``month`` (``{"month": "published"}``: year-month of an ISO date column, toggled
   with ``published__startswith``) and ``through`` (``{"through": "article_authors"}``: counts
-  over a many-to-many link table, labelled by the other table's label column, toggled with
-  Datasette's ``_through`` filter), since Datasette 0.65 facets only plain and JSON columns;
+  over a many-to-many link table, labelled by the other table's label column), since Datasette
+  0.65 facets only plain and JSON columns, and the ``_via`` filter they toggle
+  (``?_via=article_authors.author_id:3``), since Datasette's ``_through`` breaks when combined
+  with a column filter;
 - the data of the readable article page (:func:`_article_page`).
 """
 
@@ -41,6 +45,7 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database, QueryInterrupted
 from datasette.facets import Facet
+from datasette.filters import FilterArguments
 from datasette.utils import (
     escape_sqlite,
     parse_metadata,
@@ -48,6 +53,7 @@ from datasette.utils import (
     path_with_removed_args,
     tilde_decode,
 )
+from datasette.utils.asgi import BadRequest
 from markupsafe import Markup, escape
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "archive"
@@ -236,10 +242,32 @@ class MonthFacet(Facet):
         return results, timed_out
 
 
+VIA_ARG = "_via"
+_VIA_VALUE = re.compile(r"([A-Za-z_]\w*)\.([A-Za-z_]\w*):(.*)", re.S)
+
+
+def via_value(link_table: str, column: str, value: object) -> str:
+    """The ``_via`` filter value ``<link table>.<column>:<value>``, e.g.
+    ``article_authors.author_id:3`` (the articles of author 3)."""
+    return f"{link_table}.{column}:{value}"
+
+
+async def link_keys(db: Database, link_table: str, table: str) -> tuple[dict[str, Any], ...]:
+    """The foreign keys of a link table: (the one to ``table``, the one to the other table)."""
+    if not await db.table_exists(link_table):
+        raise BadRequest(f"no table {link_table!r}")
+    keys = await db.foreign_keys_for_table(link_table)
+    ours = [fk for fk in keys if fk["other_table"] == table]
+    others = [fk for fk in keys if fk["other_table"] != table]
+    if len(ours) != 1 or len(others) != 1:
+        raise BadRequest(f"{link_table} is not a link table between {table} and one other table")
+    return ours[0], others[0]
+
+
 class ThroughFacet(Facet):
     """Counts over a many-to-many link table (``article_authors``): for each row of the other
     table (authors), how many of the listed rows link to it, labelled by its label column;
-    selecting one filters with Datasette's ``_through``."""
+    selecting one filters with ``_via`` (see :func:`filters_from_request`)."""
 
     type = "through"
 
@@ -251,21 +279,10 @@ class ThroughFacet(Facet):
         timed_out: list[str] = []
         size = self.get_facet_size()
         db = self.ds.get_database(self.database)
-        selected_through = {
-            value: json.loads(value)
-            for key, value in self.get_querystring_pairs()
-            if key == "_through" and value.startswith("{")
-        }
+        selected = {value for key, value in self.get_querystring_pairs() if key == VIA_ARG}
         for source_and_config in self.get_configs():
             link_table = _config_column(source_and_config["config"])
-            keys = await db.foreign_keys_for_table(link_table)
-            ours = [fk for fk in keys if fk["other_table"] == self.table]
-            others = [fk for fk in keys if fk["other_table"] != self.table]
-            if len(ours) != 1 or len(others) != 1:
-                raise ValueError(
-                    f"{link_table} is not a link table between {self.table} and one other table"
-                )
-            our, other = ours[0], others[0]
+            our, other = await link_keys(db, link_table, self.table)
             label = await db.label_column_for_table(other["other_table"])
             label_sql = (
                 f"o.{escape_sqlite(label)}" if label else f"t.{escape_sqlite(other['column'])}"
@@ -293,25 +310,17 @@ class ThroughFacet(Facet):
                 continue
             values = []
             for row in rows.rows[:size]:
-                wanted = {"table": link_table, "column": other["column"], "value": str(row[0])}
-                current = [
-                    raw
-                    for raw, parsed in selected_through.items()
-                    if {k: str(v) for k, v in parsed.items()} == wanted
-                ]
-                if current:
-                    toggle = path_with_removed_args(self.request, {"_through": current[0]})
-                else:
-                    toggle = path_with_added_args(
-                        self.request, {"_through": json.dumps(wanted, separators=(",", ":"))}
-                    )
+                arg = via_value(link_table, other["column"], row["value"])
+                toggle = (path_with_removed_args if arg in selected else path_with_added_args)(
+                    self.request, {VIA_ARG: arg}
+                )
                 values.append(
                     {
                         "value": row["value"],
                         "label": row["label"],
                         "count": row["count"],
                         "toggle_url": self.ds.absolute_url(self.request, toggle),
-                        "selected": bool(current),
+                        "selected": arg in selected,
                     }
                 )
             results.append(
@@ -327,6 +336,53 @@ class ThroughFacet(Facet):
                 }
             )
         return results, timed_out
+
+
+async def via_filters(
+    request: Any, database: str, table: str, datasette: Datasette
+) -> FilterArguments | None:
+    """``?_via=article_authors.author_id:3``: rows of ``table`` linked to row 3 of the other
+    table through the link table. Like Datasette 0.65's ``_through``, whose parameter name
+    (always ``p0``) clashes with column filters such as ``published__startswith``."""
+    raws = request.args.getlist(VIA_ARG)
+    if not raws:
+        return None
+    db = datasette.get_database(database)
+    where: list[str] = []
+    params: dict[str, str] = {}
+    described: list[str] = []
+    for i, raw in enumerate(raws):
+        match = _VIA_VALUE.fullmatch(raw)
+        if match is None:
+            raise BadRequest(
+                f"{VIA_ARG}={raw!r}: expected <link table>.<column>:<value>, "
+                "e.g. article_authors.author_id:3"
+            )
+        link_table, column, value = match.groups()
+        await datasette.ensure_permissions(
+            request.actor,
+            [("view-table", (database, link_table)), ("view-database", database), "view-instance"],
+        )
+        our, other = await link_keys(db, link_table, table)
+        if column != other["column"]:
+            raise BadRequest(f"{VIA_ARG}: {link_table}.{column} is not its link to another table")
+        name = f"qiosk_via_{i}"
+        where.append(
+            f"{escape_sqlite(our['other_column'])} in (select {escape_sqlite(our['column'])} "
+            f"from {escape_sqlite(link_table)} where {escape_sqlite(column)} = :{name})"
+        )
+        params[name] = value
+        label_column = await db.label_column_for_table(other["other_table"])
+        label = value
+        if label_column:
+            found = await db.execute(
+                f"select {escape_sqlite(label_column)} from {escape_sqlite(other['other_table'])} "
+                f"where {escape_sqlite(other['other_column'])} = ?",
+                [value],
+            )
+            label = str(found.first()[0]) if found.rows else value
+        described.append(f'{other["other_table"]} is "{label}"')
+    return FilterArguments(where, params, described)
 
 
 # -- the readable article page ---------------------------------------------------------------
@@ -380,9 +436,8 @@ async def _article_page(datasette: Datasette, database: str, pks: str) -> dict[s
         ("article_sections", "section_id", article["sections"]),
     ):
         for item in items:
-            through = {"table": link_table, "column": column, "value": str(item["id"])}
-            through_arg = urllib.parse.urlencode({"_through": json.dumps(through)})
-            item["articles_url"] = f"{articles_url}?{through_arg}"
+            via = urllib.parse.urlencode({VIA_ARG: via_value(link_table, column, item["id"])})
+            item["articles_url"] = f"{articles_url}?{via}"
     if article["capture_id"] is not None:
         article["capture_url"] = datasette.urls.row(
             database, "captures", str(article["capture_id"])
@@ -427,6 +482,14 @@ def render_cell(
         url = datasette.urls.row(database, "articles", str(value))
         return Markup(f'<a href="{escape(url)}">{value}</a>')
     return None
+
+
+@hookimpl
+def filters_from_request(request: Any, database: str, table: str, datasette: Datasette) -> Any:
+    async def inner() -> FilterArguments | None:
+        return await via_filters(request, database, table, datasette)
+
+    return inner
 
 
 @hookimpl

@@ -311,6 +311,23 @@ def test_search_snippet_marks_terms_and_escapes_the_rest(hostile: tuple[Any, Pat
     assert "<script>alert" not in table and "&lt;script&gt;" in table
 
 
+def test_via_filter_selects_linked_rows_and_rejects_bad_values(hostile: tuple[Any, Path]) -> None:
+    datasette, _ = hostile
+    url = "/archive/articles.json?_shape=array&_via=article_tags.tag_id:1"
+    assert [r["id"] for r in get(datasette, url).json()] == [2, 1]
+    combined = get(datasette, url + "&published__startswith=2025-06-02").json()
+    assert [r["id"] for r in combined] == [2]
+    page = get(datasette, "/archive/articles?_via=article_tags.tag_id:1").text
+    assert "where tags is &#34;Iran&#34;" in page
+    for bad, reason in [
+        ("nonsense", "expected <link table>.<column>:<value>"),
+        ("no_table.x_id:1", "no table 'no_table'"),
+        ("article_tags.position:1", "article_tags.position is not its link"),
+    ]:
+        response = get(datasette, f"/archive/articles.json?_via={bad}")
+        assert response.status_code == 400 and reason in response.json()["error"], bad
+
+
 def test_served_immutable_and_refuses_writes(hostile: tuple[Any, Path]) -> None:
     datasette, path = hostile
     databases = get(datasette, "/-/databases.json").json()
