@@ -229,7 +229,8 @@ class Fault:
     """One faulty URL. ``path`` is what discovery finds (the article's canonical path, a
     listing, or an extra URL); ``slug`` the article it serves or breaks (None for a listing,
     feed or sitemap, and for redirects that lead nowhere); ``failures`` the faulty answers
-    before the right one (None: every answer is faulty)."""
+    before the right one (None: every answer is faulty; 0 for a redirect chain and a
+    duplicate page, which answer as planned from the first request)."""
 
     kind: str
     path: str
