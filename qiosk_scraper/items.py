@@ -10,7 +10,7 @@ class ArticlePage:
     """An article page as fetched: the pipeline extracts and archives it."""
 
     url: str  # canonical URL of the response (after redirects)
-    body: bytes  # the body as parsed (content encodings undone)
+    body: bytes = field(repr=False)  # as parsed (content encodings undone); kept out of logs
     fetched_at: str  # ISO 8601 UTC, the capture's time
     capture_id: int | None  # the ``captures`` row of the response
     post_id: str | None = None  # the CMS post id, when the page or a teaser names it
