@@ -31,7 +31,7 @@ check: lint typecheck browser-deps
 	$(BIN)/pytest -W error -n 2 -q
 
 demo: install
-	$(BIN)/python -m qiosk_scraper.demo --port $(PORT) --serve-port $(SERVE_PORT)
+	$(BIN)/qiosk demo --port $(PORT) --serve-port $(SERVE_PORT)
 
 # `make serve`: browse the demo archive (made by `make demo`) in Datasette, read-only, on 127.0.0.1.
 DEMO_DB ?= archive/demo.db

@@ -74,7 +74,10 @@ def serve(
             plan = FaultPlan(site, faults)
         except MirrorError as exc:
             raise click.BadParameter(str(exc), param_hint="'--faults'") from exc
-    server = MirrorServer(site, host=host, port=port, quiet=quiet, faults=plan)
+    try:
+        server = MirrorServer(site, host=host, port=port, quiet=quiet, faults=plan)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
     click.echo(f"mirror serving {len(site.order)} articles at {server.base_url}/", err=True)
     if plan is not None:
         click.echo(f"faults: {plan.spec}", err=True)

@@ -56,13 +56,14 @@ class MirrorServer(ThreadingHTTPServer):
         self, site: Site, host: str = "127.0.0.1", port: int = 0, base_url: str | None = None,
         quiet: bool = True, faults: FaultPlan | None = None,
     ) -> None:  # fmt: skip
+        self.closing = threading.Event()  # wakes answers that are made to wait
+        # (set before binding: a failed bind calls server_close, which uses it)
         super().__init__((host, port), MirrorHandler)
         self.site = site
         self.hits = Hits()
         self.quiet = quiet
         self.faults = faults
         self.attempts = Attempts()
-        self.closing = threading.Event()  # wakes answers that are made to wait
         bound_host, bound_port = self.server_address[:2]
         self.base_url = base_url or f"http://{bound_host!s}:{bound_port}"
 
