@@ -12,21 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
-from urllib.parse import urljoin
 
 from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
-from qiosk_scraper.article import Article, Author, Image, iso_utc
+from qiosk_scraper.article import Article, Author, Image, count_words, iso_utc
 from qiosk_scraper.extract import markup
 from qiosk_scraper.extract.body import Body, container_body, page_body
 from qiosk_scraper.extract.credits import split_credit
 from qiosk_scraper.extract.dates import OUTLET_ZONE, ShownDate, disagree, parse_iso, parse_shown
-from qiosk_scraper.extract.dom import image_src
+from qiosk_scraper.extract.dom import absolute, canonical, image_src
 from qiosk_scraper.extract.page import NotAnArticle, parse_html
 from qiosk_scraper.extract.structured import LinkedData, MetaTags, linked_data, meta_tags
-from qiosk_scraper.urls import canonicalize, same_site
+from qiosk_scraper.urls import same_site
 
 T = TypeVar("T")
 
@@ -76,7 +75,7 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
     if not title:
         raise NotAnArticle("no title")
     body.drop(title)  # the headline is a field of its own, not a body block
-    if not body.blocks:
+    if count_words(body.text) == 0:
         raise NotAnArticle("no body text")
     published = _published(page)
     article = Article(
@@ -128,19 +127,41 @@ def _label(page: _Page) -> str | None:
 
 
 def _url(page: _Page) -> str:
-    """The page's canonical/og:url when it stays on the fetched host, else the fetched URL."""
+    """The page's canonical/og:url when it stays on the fetched host, else the fetched URL.
+
+    A fetched URL that is not absolute http(s) (a local file, nothing) defers to the page.
+    """
+    fetched = canonical(page.url)
+    fetched = fetched if fetched and _is_web(fetched) else None
     for layer, candidate in (
         ("meta", page.meta.canonical),
         ("meta", page.meta.get("og:url")),
         ("json-ld", page.ld.url if page.ld else None),
     ):
         if candidate:
-            absolute = urljoin(page.url, candidate)
-            if same_site(absolute, page.url):
+            resolved = canonical(absolute(page.url, candidate) or "")
+            if (
+                resolved
+                and _is_web(resolved)
+                and (fetched is None or _same_site(resolved, fetched))
+            ):
                 page.provenance["url"] = layer
-                return canonicalize(absolute)
+                return resolved
+    if fetched is None:
+        raise NotAnArticle(f"no absolute URL for the page (fetched as {page.url!r})")
     page.provenance["url"] = "url"
-    return canonicalize(page.url)
+    return fetched
+
+
+def _is_web(url: str) -> bool:
+    return url.startswith(("http://", "https://")) and len(url) > len("https://")
+
+
+def _same_site(url: str, site: str) -> bool:
+    try:
+        return same_site(url, site)
+    except ValueError:  # the fetched URL itself does not parse
+        return False
 
 
 def _title(page: _Page) -> str | None:
@@ -221,7 +242,7 @@ def _authors(page: _Page) -> list[Author]:
 
 
 def _absolute_author(author: Author, base: str) -> Author:
-    return Author(author.name, urljoin(base, author.url) if author.url else None)
+    return Author(author.name, absolute(base, author.url) if author.url else None)
 
 
 def _meta_authors(meta: MetaTags) -> list[Author]:
@@ -305,9 +326,9 @@ def _images(page: _Page, body: Body) -> list[Image]:
     hero, hero_credit = markup.hero_image(page.post) if page.post is not None else (None, None)
     caption, credit = split_credit(hero_credit or body.lead_credit)
     lead: Image | None = None
-    src = image_src(hero) if hero is not None else None
+    src = absolute(page.url, image_src(hero) or "") if hero is not None else None
     if hero is not None and src:
-        lead = Image(urljoin(page.url, src), hero.get("alt") or "", caption, credit, lead=True)
+        lead = Image(src, hero.get("alt") or "", caption, credit, lead=True)
         page.provenance["images"] = "markup"
     else:
         fallback = page.pick(
@@ -315,8 +336,9 @@ def _images(page: _Page, body: Body) -> list[Image]:
             ("meta", lambda: page.meta.get("og:image")),
             ("json-ld", lambda: page.ld.image if page.ld else None),
         )
+        fallback = absolute(page.url, fallback) if fallback else None
         if fallback:
-            lead = Image(urljoin(page.url, fallback), "", caption, credit, lead=True)
+            lead = Image(fallback, "", caption, credit, lead=True)
     if body.images:
         page.provenance.setdefault("images", "markup")
     return ([lead] if lead else []) + body.images

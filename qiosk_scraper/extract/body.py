@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -23,7 +22,7 @@ from trafilatura.settings import Document
 
 from qiosk_scraper.article import Image, Link
 from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
-from qiosk_scraper.extract.dom import Elements, collapse, has_class, image_src, text_of
+from qiosk_scraper.extract.dom import Elements, absolute, collapse, has_class, image_src, text_of
 
 # Boilerplate of the outlet's templates (outlet-anatomy.md section 5), compared case-blind
 # against whole blocks.
@@ -67,7 +66,6 @@ _IMAGES = Elements(".//img")
 _CAPTION = Elements(f".//small[{has_class('media-caption')}]")
 _PHOTO_CREDIT = Elements(f".//small[{has_class('media-photo-credit')}]")
 _IMAGE_SMALLS = Elements(f".//small[{has_class('image-media')}]")
-_LINE_ELEMENTS = Elements(".//p|.//div|.//figcaption|.//small")
 
 _BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", "div", "row"})
 
@@ -143,11 +141,11 @@ def _take_images(container: etree._Element, base_url: str) -> list[Image]:
     """Record the in-body images and remove them with their captions and credits."""
     images = []
     for img in _IMAGES(container):
-        src = image_src(img)
+        src = absolute(base_url, image_src(img) or "")
         holder = _image_holder(img, container)
-        if src:
+        if src and image_src(img):
             caption, credit = _caption_and_credit(holder)
-            images.append(Image(urljoin(base_url, src), img.get("alt") or "", caption, credit))
+            images.append(Image(src, img.get("alt") or "", caption, credit))
         _drop(img)
     for small in _IMAGE_SMALLS(container):
         _drop(small)
@@ -172,7 +170,8 @@ def _drop(element: etree._Element) -> None:
 def _take_lead_credit(container: etree._Element) -> str | None:
     """Remove the "Top photo credit: ..." line(s); return the first one's text."""
     found = None
-    for element in _LINE_ELEMENTS(container):
+    # iter(), not an XPath union: libxml2 merges union node-sets in quadratic time
+    for element in list(container.iter("p", "div", "figcaption", "small")):
         if element.getparent() is None:  # inside an element already removed
             continue
         text = text_of(element)
@@ -194,8 +193,9 @@ def _strip_classes(container: etree._Element) -> None:
 def _absolutize(container: etree._Element, base_url: str) -> None:
     for anchor in container.iter("a"):
         href = (anchor.get("href") or "").strip()
-        if href:
-            anchor.set("href", urljoin(base_url, href))
+        resolved = absolute(base_url, href) if href else None
+        if resolved:
+            anchor.set("href", resolved)
 
 
 def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] = ()) -> Body:

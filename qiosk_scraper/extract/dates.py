@@ -52,6 +52,10 @@ def parse_iso(value: str | None) -> datetime | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=OUTLET_ZONE)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed out of range by its offset
+        return None
     return moment
 
 

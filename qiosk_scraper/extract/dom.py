@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from typing import cast
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
+
+from qiosk_scraper.urls import canonicalize
 
 _SPACE = re.compile(r"\s+")
 
@@ -63,3 +66,23 @@ def image_src(img: etree._Element) -> str | None:
         if value and not value.startswith("data:"):
             return value
     return None
+
+
+def absolute(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base``; None for what Python cannot parse as a URL (a broken
+    IPv6 literal, a port out of range)."""
+    try:
+        joined = urljoin(base, href.strip())
+        urlsplit(joined).port  # noqa: B018 - parsing the port is the validation
+    except ValueError:
+        return None
+    return joined
+
+
+def canonical(url: str) -> str | None:
+    """The record's canonical spelling of ``url`` (:func:`qiosk_scraper.urls.canonicalize`),
+    None when the URL cannot be parsed."""
+    try:
+        return canonicalize(url)
+    except ValueError:
+        return None

@@ -7,15 +7,13 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
 from qiosk_scraper.extract import markup
 from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
-from qiosk_scraper.extract.dom import Elements, collapse, has_class, text_of
+from qiosk_scraper.extract.dom import Elements, absolute, canonical, collapse, has_class, text_of
 from qiosk_scraper.extract.page import NotAnArticle, decode_html, parse_html
-from qiosk_scraper.urls import canonicalize
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,15 @@ def _html_teasers(tree: HtmlElement, base: str) -> list[Teaser]:
     teasers = []
     for link in _HEADLINE_LINKS(tree):
         href, title = (link.get("href") or "").strip(), text_of(link)
-        if not href or not title:
+        url = canonical(absolute(base, href) or "") if href else None
+        if not url or not title:
             continue
         card = _card(link)
         caption, credit = split_credit(_credit_line(card))
         kind, section = markup.label(card)
         teasers.append(
             Teaser(
-                url=canonicalize(urljoin(base, href)),
+                url=url,
                 title=title,
                 post_id=_post_id(card),
                 dek=_first_text(_DEK(card)),
@@ -152,7 +151,8 @@ def _field(post: dict[str, Any], *names: str) -> str | None:
 
 
 def _json_teaser(post: dict[str, Any], base: str) -> Teaser | None:
-    url = _field(post, "post_url", "url", "permalink", "link")
+    href = _field(post, "post_url", "url", "permalink", "link")
+    url = canonical(absolute(base, href) or "") if href else None
     title = _field(post, "headline", "title")
     if not url or not title:
         return None
@@ -164,7 +164,7 @@ def _json_teaser(post: dict[str, Any], base: str) -> Teaser | None:
     if isinstance(section, dict):
         section = section.get("title") or section.get("name")
     return Teaser(
-        url=canonicalize(urljoin(base, url)),
+        url=url,
         title=title,
         post_id=post_id if isinstance(post_id, int) and not isinstance(post_id, bool) else None,
         dek=_field(post, "subheadline", "dek", "description"),

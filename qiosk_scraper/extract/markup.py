@@ -3,13 +3,11 @@ page's main post so that teaser cards further down never leak into the record.""
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
 from lxml import etree
 from lxml.html import HtmlElement
 
 from qiosk_scraper.article import Author
-from qiosk_scraper.extract.dom import Elements, Strings, collapse, has_class, text_of
+from qiosk_scraper.extract.dom import Elements, Strings, absolute, collapse, has_class, text_of
 
 ARTICLE_TYPES = ("Analysis", "Reporting", "Opinion", "News")
 _HEADLINE = f"h1[{has_class('widget__headline')}]"
@@ -34,9 +32,7 @@ _HERO = Elements(
     f".//picture//img[{has_class('rm-hero-media')}]|.//img[{has_class('rm-hero-media')}]"
 )
 _PHOTO_CREDIT = Elements(f".//*[{has_class('photo-credit')}]")
-_LISTING = Elements(
-    f"//div[{has_class('posts-custom')}]//a[{has_class('widget__headline-text')}]"
-)
+_LISTING = Elements(f"//div[{has_class('posts-custom')}]//a[{has_class('widget__headline-text')}]")
 
 
 def main_post(tree: HtmlElement) -> HtmlElement | None:
@@ -64,7 +60,7 @@ def authors(post: HtmlElement, base_url: str) -> list[Author]:
     for element in _AUTHOR_NAMES(post):
         name = text_of(element)
         href = (element.get("href") or "").strip() if element.tag == "a" else ""
-        author = Author(name, urljoin(base_url, href) if href else None)
+        author = Author(name, absolute(base_url, href) if href else None)
         if name and all(a.name != name for a in byline):
             byline.append(author)
     if not byline:

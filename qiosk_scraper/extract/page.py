@@ -10,7 +10,9 @@ from __future__ import annotations
 import codecs
 import re
 
+import lxml.html
 from charset_normalizer import from_bytes
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
@@ -58,7 +60,7 @@ def decode_html(data: bytes) -> str:
     for codec in (declared_charset(data) or "utf-8", "utf-8"):
         try:
             return data.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):  # LookupError: a codec that is no text encoding
             continue
     guess = from_bytes(data[:20000]).best()
     if guess is not None and guess.encoding:
@@ -75,4 +77,8 @@ def parse_html(html: str | bytes) -> HtmlElement:
     tree = load_html(text)
     if tree is None or len(tree) == 0:
         raise NotAnArticle("not an HTML page")
+    if tree.tag != "html":  # a fragment: give it a document around it, as browsers do
+        root = lxml.html.Element("html")
+        etree.SubElement(root, "body").append(tree)
+        tree = root
     return tree
