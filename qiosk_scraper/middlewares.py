@@ -1,4 +1,5 @@
-"""Downloader middlewares: raw WARC captures of every response, and polite retries.
+"""Downloader middlewares: raw WARC captures of every response, polite retries, and the guards
+that keep failed, unsafe or broken answers away from the spider and the archive.
 
 ``WarcCaptureMiddleware`` sits nearest the downloader (950), so it sees each response as
 received: redirects before RedirectMiddleware (600) follows them, error statuses before
@@ -10,12 +11,30 @@ capture's id in ``request.meta["qiosk_capture"]`` for the spider and pipeline.
 (through Scrapy's ``get_retry_request``), plus a wait before each retry, ``Retry-After`` when
 the site sends one (429, 503), otherwise exponential backoff; while it waits the whole crawl
 is paused, since a rate-limited site wants fewer requests, not the same number from other URLs.
+Each failed attempt it retries is an ``errors`` row (the final one is the spider's errback's).
+
+The guards apply the policies of :mod:`qiosk_scraper.guard` and raise ``Refused`` (an
+``IgnoreRequest``: the request's errback records it with its kind):
+
+- ``RequestGuardMiddleware`` (60, before robots.txt is fetched for a host): every request URL;
+  sitemaps get the sitemap protocol's size cap instead of ``DOWNLOAD_MAXSIZE``.
+- ``ResponseGuardMiddleware`` (610, on the raw answer, before RedirectMiddleware (600) follows
+  a ``Location`` and HttpCompressionMiddleware (590) decodes a body): redirects off the site, to
+  another scheme, in a loop or too long; gzip and deflate bodies that are corrupt, cut short or
+  decode over the size cap.
+- ``PageGuardMiddleware`` (580, on the decoded answer): an article or listing answer that is
+  empty or not HTML; a page whose charset is wrong or missing is re-encoded as UTF-8 from what
+  its bytes are (recorded in ``errors``), bytes no charset explains are refused.
+
+``SpiderFailureMiddleware`` (a spider middleware) records a callback that fails on a page as a
+``parse_error`` and lets the crawl go on.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Self
@@ -25,18 +44,32 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
+from w3lib.url import safe_url_string
 
-from qiosk_scraper.crawl import PAGES, session_of
+from qiosk_scraper.crawl import PAGES, record_error, session_of
+from qiosk_scraper.failures import CAPTURE_META, error_kind, error_message
+from qiosk_scraper.guard import (
+    CharsetRepair,
+    Refused,
+    coding_refusal,
+    page_refusal,
+    redirect_refusal,
+    repair_charset,
+    url_refusal,
+)
 from qiosk_scraper.urls import canonicalize, same_site
 
 logger = logging.getLogger(__name__)
 
-CAPTURE_META = "qiosk_capture"  # request.meta key: {"id": capture id, "fetched_at": ISO time}
+__all__ = ["CAPTURE_META"]  # re-exported: the spider reads captures through it
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PAGE_KINDS = frozenset({"article", "listing"})  # requests whose answer must be an HTML page
 
 
 def _text(value: bytes | str) -> str:
@@ -156,6 +189,7 @@ class BackoffRetryMiddleware:
         self.base = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_BASE")
         self.cap = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_MAX")
         self.paused_until = 0.0
+        self.session = session_of(crawler, type(self).__name__)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -165,13 +199,24 @@ class BackoffRetryMiddleware:
         if request.meta.get("dont_retry", False):
             return None
         assert self.crawler.spider is not None
-        return get_retry_request(
+        retry = get_retry_request(
             request,
             spider=self.crawler.spider,
             reason=reason,
             max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
             priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
         )
+        if retry is not None:
+            retry.meta.pop(CAPTURE_META, None)  # the next attempt's capture is its own
+        return retry
+
+    def _record(self, request: Request, retry: Request, kind: str, what: str, wait: float) -> None:
+        """An ``errors`` row for an attempt that failed and is retried."""
+        capture = request.meta.get(CAPTURE_META) or {}
+        times = retry.meta.get("retry_times", 1)
+        limit = retry.meta.get("max_retry_times", self.max_retry_times)
+        message = f"{what}; retry {times} of {limit} in {min(wait, self.cap):.3g} s"
+        record_error(self.crawler, self.session, request.url, kind, message, capture.get("id"))
 
     def backoff(self, retry: Request) -> float:
         return float(self.base * 2 ** (retry.meta.get("retry_times", 1) - 1))
@@ -185,8 +230,11 @@ class BackoffRetryMiddleware:
         if retry is None:
             return response
         header = response.headers.get(b"Retry-After")
-        wait = retry_after_seconds(_text(header) if header else None)
-        await self.wait(self.backoff(retry) if wait is None else wait, response.url)
+        asked = retry_after_seconds(_text(header) if header else None)
+        wait = self.backoff(retry) if asked is None else asked
+        what = f"{response.status} answer" + (" with Retry-After" if asked is not None else "")
+        self._record(request, retry, f"http_{response.status}", what, wait)
+        await self.wait(wait, response.url)
         return retry
 
     async def process_exception(
@@ -196,7 +244,9 @@ class BackoffRetryMiddleware:
             return None
         retry = self._retry(request, exception)
         if retry is not None:
-            await self.wait(self.backoff(retry), request.url)
+            wait = self.backoff(retry)
+            self._record(request, retry, error_kind(exception), error_message(exception), wait)
+            await self.wait(wait, request.url)
         return retry
 
     async def wait(self, seconds: float, url: str) -> None:
@@ -216,3 +266,138 @@ class BackoffRetryMiddleware:
         await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
         if time.monotonic() >= self.paused_until - 0.001:
             engine.unpause()
+
+
+class RequestGuardMiddleware:
+    """Refuses every request the crawl must not make (:func:`qiosk_scraper.guard.url_refusal`):
+    not http(s), another host, a private address while crawling a public site. Sitemaps get
+    ``QIOSK_SITEMAP_MAXSIZE`` as their size cap (the sitemap protocol allows 50 MB)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.session = session_of(crawler, type(self).__name__)
+        self.sitemap_maxsize = crawler.settings.getint("QIOSK_SITEMAP_MAXSIZE")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        refusal = url_refusal(request.url, self.session.site)
+        if refusal is not None:
+            raise Refused(refusal.kind, refusal.reason)
+        if request.meta.get("kind") == "sitemap" and self.sitemap_maxsize:
+            request.meta.setdefault("download_maxsize", self.sitemap_maxsize)
+
+
+class ResponseGuardMiddleware:
+    """Checks the raw answer: a redirect the crawl must not follow, a gzip or deflate body that
+    does not decode whole or decodes over the size cap."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.session = session_of(crawler, type(self).__name__)
+        self.max_hops = settings.getint("REDIRECT_MAX_TIMES")
+        self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        self.redirects = settings.getbool("REDIRECT_ENABLED")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        capture_id = (request.meta.get(CAPTURE_META) or {}).get("id")
+        location = response.headers.get(b"Location")
+        if (
+            self.redirects
+            and location is not None
+            and response.status in REDIRECT_STATUSES
+            and not request.meta.get("dont_redirect", False)
+        ):
+            target = redirect_target(request.url, location)
+            chain = list(request.meta.get("redirect_urls", []))
+            refusal = redirect_refusal(request.url, target, self.session.site, chain, self.max_hops)
+            if refusal is not None:
+                raise Refused(refusal.kind, refusal.reason, capture_id)
+        codings = [_text(c) for c in response.headers.getlist(b"Content-Encoding")]
+        if codings and 200 <= response.status < 300 and request.method != "HEAD":
+            max_size = request.meta.get("download_maxsize", self.max_size)
+            refusal = coding_refusal(response.body, codings, max_size)
+            if refusal is not None:
+                raise Refused(refusal.kind, refusal.reason, capture_id)
+        return response
+
+
+def redirect_target(url: str, location: bytes) -> str:
+    """Where a ``Location`` header leads from ``url``, as RedirectMiddleware reads it."""
+    if location.startswith(b"//"):
+        return f"{url.split(':', 1)[0]}:{safe_url_string(location)}"
+    return urljoin(url, safe_url_string(location))
+
+
+class PageGuardMiddleware:
+    """Checks the decoded answer to an article or listing request: refuses one that is empty or
+    not HTML, and re-encodes a page whose charset is wrong or missing (recorded in ``errors``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.session = session_of(crawler, type(self).__name__)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if (
+            response.status != 200
+            or request.method == "HEAD"
+            or request.meta.get("kind") not in PAGE_KINDS
+        ):
+            return response
+        capture_id = (request.meta.get(CAPTURE_META) or {}).get("id")
+        content_type = _header(response, b"Content-Type")
+        refusal = page_refusal(response.body, content_type)
+        if refusal is None:
+            repair = repair_charset(response.body, content_type)
+            if isinstance(repair, CharsetRepair):
+                record_error(
+                    self.crawler, self.session, response.url, repair.kind, repair.reason, capture_id
+                )
+                headers = response.headers.copy()
+                headers[b"Content-Type"] = b"text/html; charset=utf-8"
+                return response.replace(
+                    cls=HtmlResponse, body=repair.body, headers=headers, encoding="utf-8"
+                )
+            refusal = repair
+        if refusal is not None:
+            raise Refused(refusal.kind, refusal.reason, capture_id)
+        return response
+
+
+class SpiderFailureMiddleware:
+    """A spider callback that fails on a page (bad JSON, a parser error ...) becomes a
+    ``parse_error`` row; the crawl goes on. HTTP errors are the errbacks' business."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.session = session_of(crawler, type(self).__name__)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_spider_exception(
+        self, response: Response, exception: Exception, spider: Spider | None = None
+    ) -> Iterable[object] | None:
+        if isinstance(exception, HttpError):
+            return None
+        capture_id = (response.meta.get(CAPTURE_META) or {}).get("id")
+        callback = getattr(response.request, "callback", None)
+        where = getattr(callback, "__name__", "the callback")
+        message = f"{where}: {type(exception).__name__}: {error_message(exception)}"
+        logger.warning("Could not read %s (%s)", response.url, message)
+        record_error(self.crawler, self.session, response.url, "parse_error", message, capture_id)
+        return []

@@ -29,12 +29,33 @@ RETRY_TIMES = 4  # a transient outage of the outlet should not lose pages
 QIOSK_RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubled each attempt
 QIOSK_RETRY_BACKOFF_MAX = 300.0  # cap of any wait, Retry-After included
 
+# Limits (issue 8): an article page of the outlet is well under 1 MB; the cap applies to the
+# body as received and, in HttpCompressionMiddleware and the guard, to what it decodes to.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # a bigger page is refused (errors.kind "oversized")
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024  # log pages this big: the outlet's are far smaller
+QIOSK_SITEMAP_MAXSIZE = 50 * 1024 * 1024  # sitemaps: the sitemap protocol's own limit
+# Only the content codings whose bodies the guard checks whole (Scrapy's gunzip keeps a cut
+# stream's first half; br and zstd are not checked), with Scrapy's other defaults.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
+
 DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt is fetched for a host (RobotsTxtMiddleware: 100): every request URL.
+    "qiosk_scraper.middlewares.RequestGuardMiddleware": 60,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,  # replaced by the next line
     "qiosk_scraper.middlewares.BackoffRetryMiddleware": 550,
+    # The decoded answer (after HttpCompressionMiddleware: 590): empty, not HTML, charset.
+    "qiosk_scraper.middlewares.PageGuardMiddleware": 580,
+    # The raw answer, before RedirectMiddleware (600) follows it: redirects, content codings.
+    "qiosk_scraper.middlewares.ResponseGuardMiddleware": 610,
     # Nearest the downloader: sees every raw response (redirects, errors, compressed bodies).
     "qiosk_scraper.middlewares.WarcCaptureMiddleware": 950,
 }
+# A callback failing on a page is an errors row ("parse_error"), not a lost crawl.
+SPIDER_MIDDLEWARES = {"qiosk_scraper.middlewares.SpiderFailureMiddleware": 40}
 ITEM_PIPELINES = {"qiosk_scraper.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"qiosk_scraper.crawl.CrawlProgress": 500}
 

@@ -26,8 +26,21 @@ def test_retry_after_is_honoured_and_lasting_failures_are_recorded(tmp_path: Pat
         )
         base = mirror.base_url
     with Archive(db) as archive:
-        errors = [(e["url"], e["kind"]) for e in archive.errors()]
-        assert errors == [(base + broken, "http_500")]
+        # Every failed attempt is an errors row: retried ones say so, the last one gave up.
+        errors = sorted((e["url"][len(base) :], e["kind"], e["message"]) for e in archive.errors())
+        sitemap_1 = "/feeds/sitemaps/sitemap_1.xml"
+        assert errors == sorted(
+            [
+                ("/sitemap.xml", "http_503", "503 answer with Retry-After; retry 1 of 3 in 2 s"),
+                (sitemap_1, "http_429", "429 answer with Retry-After; retry 1 of 3 in 1 s"),
+                (sitemap_1, "http_500", "500 answer; retry 2 of 3 in 0.1 s"),
+                (broken, "http_500", "500 answer; retry 1 of 3 in 0.05 s"),
+                (broken, "http_500", "500 answer; retry 2 of 3 in 0.1 s"),
+                (broken, "http_500", "500 answer; retry 3 of 3 in 0.2 s"),
+                (broken, "http_500", "500 answer (Internal Server Error); gave up after 3 retries"),
+            ]
+        )
+        assert all(e["capture_id"] is not None for e in archive.errors())
         assert archive.count("articles") == len(site.order) - 1
         captures = {
             path: list(

@@ -43,19 +43,8 @@ from lxml import etree
 from protego import Protego
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionDone,
-    ConnectionLost,
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from qiosk_scraper.crawl import (
     DEFAULT_DB,
@@ -65,6 +54,7 @@ from qiosk_scraper.crawl import (
     record_error,
 )
 from qiosk_scraper.extract import extract_listing
+from qiosk_scraper.failures import describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META
 from qiosk_scraper.urls import canonicalize, same_site
@@ -180,24 +170,9 @@ def feed_links(body: bytes) -> list[str]:
 
 
 def failure_kind(failure: Failure) -> str:
-    """A short name for why a request failed (the ``errors.kind``)."""
-    error = failure.value
-    if isinstance(error, HttpError):
-        return f"http_{error.response.status}"
-    if isinstance(error, IgnoreRequest):
-        return "robots_disallowed" if "robots.txt" in str(error) else "ignored"
-    for kinds, name in (
-        ((TimeoutError, TCPTimedOutError), "timeout"),
-        ((DNSLookupError,), "dns"),
-        ((ConnectionRefusedError,), "connection_refused"),
-        (
-            (ResponseNeverReceived, ConnectionLost, ConnectionDone, ResponseFailed),
-            "connection_lost",
-        ),
-    ):
-        if isinstance(error, kinds):
-            return name
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+    """A short name for why a request failed (the ``errors.kind``; see qiosk_scraper.failures)."""
+    assert failure.value is not None
+    return error_kind(failure.value)
 
 
 class OutletSpider(scrapy.Spider):
@@ -521,11 +496,7 @@ class OutletSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        kind = failure_kind(failure)
-        capture_id = None
-        if isinstance(failure.value, HttpError):
-            capture_id = (failure.value.response.meta.get(CAPTURE_META) or {}).get("id")
-        message = failure.getErrorMessage()
+        kind, message, capture_id = describe_failure(failure)
         record_error(self.crawler, self.session, request.url, kind, message, capture_id)
 
 
