@@ -1,7 +1,8 @@
 """From input bytes or text to one parsed lxml tree (parsed once, reused by every layer).
 
 Bytes are decoded by the byte-order mark, else the page's declared charset (``<meta charset>``
-or ``http-equiv`` content type in the first 4 KB), else UTF-8, else the best guess of
+or ``http-equiv`` content type in the first 4 KB), else UTF-8, else Windows-1252 (what browsers
+assume for an English page whose bytes are not what it declares), else the best guess of
 charset-normalizer, else Windows-1252 with replacement characters: never an exception.
 """
 
@@ -57,7 +58,7 @@ def decode_html(data: bytes) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, "replace")
-    for codec in (declared_charset(data) or "utf-8", "utf-8"):
+    for codec in (declared_charset(data) or "utf-8", "utf-8", "cp1252"):
         try:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):  # LookupError: a codec that is no text encoding
