@@ -21,8 +21,18 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     subtitle, article_type, section, published, modified, body, word_count, language; plus
     post_id (the CMS id, unique when known), content_hash (SHA-256 of the record's canonical
     JSON), first_seen, last_fetched, capture_id (the capture the record was extracted from),
-    extractor_version, gone_at (reserved for the re-crawl: when the site stopped serving it).
-    ``articles_fts`` (FTS5, kept current by triggers) indexes title, subtitle and body.
+    extractor_version, gone_at (when the site answered 404/410 for it; NULL while it is online),
+    gone_capture_id (that 404/410 response: the evidence). Always the latest state: its history
+    is in ``revisions``. ``articles_fts`` (FTS5, kept current by triggers) indexes title,
+    subtitle and body.
+``revisions``
+    article_id, revision (1, 2, ...), fetched_at (when this state entered the archive: the
+    fetch that showed it, or the re-extraction that produced it), content_hash, record (the
+    full article record as JSON), changed_fields (JSON list of the record fields that differ
+    from the previous revision; ``[]`` for revision 1), silent_edit (1 when the content changed
+    but ``modified`` did not: the site edited without saying so), extractor_version,
+    capture_id (the response the state was extracted from). A new revision only when the
+    record differs from the latest one.
 ``authors`` / ``article_authors``
     authors: id, name, url (profile link or NULL; unique on name and url).
     article_authors: article_id, author_id, position (0 = first in the byline).
@@ -47,10 +57,15 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
 ``errors``
     id, crawl_id, url, kind (e.g. ``http_404``, ``not_an_article``, ``dns``), message, at,
     capture_id (the response that showed the failure, when there was one).
+``discoveries``
+    crawl_id, url (canonical article URL as discovered), source (``sitemap``, ``feeds``,
+    ``home``, ``sections``, ``tags``, ``authors``, ``stream``, ``body``): which discovery
+    source named which article URL in which crawl (see ``qiosk coverage``).
 
-Writes are transactions: :meth:`Archive.save_article` stores an article row and all its child
-rows atomically, so a crash never leaves half an article. Room is left for the re-crawl work
-(a ``revisions`` table in schema version 2) through :data:`_MIGRATIONS`.
+Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
+rows and its revision atomically, so a crash never leaves half an article. Schema version 2
+(re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
+version-1 archive migrates it, with revision 1 of every article made from its stored state.
 """
 
 from __future__ import annotations
@@ -66,7 +81,9 @@ from typing import Any, Literal
 import sqlite_utils
 from sqlite_utils.db import Table
 
-SCHEMA_VERSION = 1
+from qiosk_scraper.article import RECORD_FIELDS
+
+SCHEMA_VERSION = 2
 
 SaveOutcome = Literal["new", "updated", "unchanged"]
 
@@ -248,8 +265,97 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db.table("articles").enable_fts(["title", "subtitle", "body"], create_triggers=True)
 
 
+def _read_record(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
+    """The record of an article rebuilt from its rows (``Article.to_record(extras=False)``)."""
+    row = db.table("articles").get(article_id)
+    record: dict[str, Any] = {column: row[column] for column in _ARTICLE_COLUMNS}
+    record["authors"] = [
+        {"name": name, "url": author_url}
+        for name, author_url in db.execute(
+            "SELECT a.name, a.url FROM article_authors aa "
+            "JOIN authors a ON a.id = aa.author_id "
+            "WHERE aa.article_id = ? ORDER BY aa.position",
+            [article_id],
+        )
+    ]
+    record["tags"] = [
+        label
+        for (label,) in db.execute(
+            "SELECT t.label FROM article_tags at JOIN tags t ON t.id = at.tag_id "
+            "WHERE at.article_id = ? ORDER BY at.position",
+            [article_id],
+        )
+    ]
+    record["images"] = [
+        {"url": u, "alt": alt, "caption": caption, "credit": credit, "lead": bool(lead)}
+        for u, alt, caption, credit, lead in db.execute(
+            "SELECT url, alt, caption, credit, lead FROM images WHERE article_id = ? "
+            "ORDER BY position",
+            [article_id],
+        )
+    ]
+    record["links"] = [
+        {"url": u, "text": text}
+        for u, text in db.execute(
+            "SELECT url, text FROM links WHERE article_id = ? ORDER BY position", [article_id]
+        )
+    ]
+    return dict(sorted(record.items()))
+
+
+def _record_json(record: Mapping[str, Any]) -> str:
+    return json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
+
+
+def _create_v2(db: sqlite_utils.Database) -> None:
+    """Re-crawls: revisions, discoveries, the evidence of a gone article; revision 1 of every
+    stored article from its rows, fetched when the archive last saw it served."""
+    db.table("revisions").create(
+        {
+            "article_id": int,
+            "revision": int,
+            "fetched_at": str,
+            "content_hash": str,
+            "record": str,
+            "changed_fields": str,
+            "silent_edit": int,
+            "extractor_version": str,
+            "capture_id": int,
+        },
+        pk=("article_id", "revision"),
+        foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
+        not_null=["fetched_at", "content_hash", "record", "changed_fields", "silent_edit"],
+    )
+    db.table("revisions").create_index(["fetched_at"])
+    db.execute("ALTER TABLE articles ADD COLUMN gone_capture_id INTEGER REFERENCES captures(id)")
+    db.table("discoveries").create(
+        {"crawl_id": int, "url": str, "source": str},
+        pk=("crawl_id", "url", "source"),
+        foreign_keys=[("crawl_id", "crawls", "id")],
+    )
+    db.table("discoveries").create_index(["url"])
+    rows = db.execute(
+        "SELECT id, content_hash, last_fetched, extractor_version, capture_id FROM articles "
+        "ORDER BY id"
+    ).fetchall()
+    db.table("revisions").insert_all(
+        {
+            "article_id": article_id,
+            "revision": 1,
+            "fetched_at": last_fetched,
+            "content_hash": digest,
+            "record": _record_json(_read_record(db, article_id)),
+            "changed_fields": "[]",
+            "silent_edit": 0,
+            "extractor_version": version,
+            "capture_id": capture_id,
+        }
+        for article_id, digest, last_fetched, version, capture_id in rows
+    )
+
+
 # Schema version n is reached by running _MIGRATIONS[n - 1] on version n - 1.
-_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _create_v2]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -344,6 +450,39 @@ class Archive:
             },
         )
 
+    def interrupt_running_crawls(self) -> list[int]:
+        """Mark every crawl still ``running`` as ``interrupted`` (its process died: the caller
+        holds the archive's crawl lock, so none is really running), ended at its last
+        capture; returns their ids."""
+        with self.db.atomic():
+            ids = [
+                int(crawl_id)
+                for (crawl_id,) in self.db.execute(
+                    "SELECT id FROM crawls WHERE status = 'running' ORDER BY id"
+                )
+            ]
+            for crawl_id in ids:
+                self.db.execute(
+                    "UPDATE crawls SET status = 'interrupted', ended = coalesce("
+                    "(SELECT max(fetched_at) FROM captures WHERE crawl_id = ?), started) "
+                    "WHERE id = ?",
+                    [crawl_id, crawl_id],
+                )
+            return ids
+
+    def latest_crawl(self) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT max(id) FROM crawls").fetchone()
+        return None if row[0] is None else self.crawl(int(row[0]))
+
+    def capture_offsets(self, warc_file: str) -> set[int]:
+        """Offsets of the response records of ``warc_file`` that ``captures`` indexes."""
+        return {
+            int(offset)
+            for (offset,) in self.db.execute(
+                "SELECT warc_offset FROM captures WHERE warc_file = ?", [warc_file]
+            )
+        }
+
     def crawl(self, crawl_id: int) -> dict[str, Any]:
         row = self._table("crawls").get(crawl_id)
         for key in ("arguments", "versions", "stats"):
@@ -420,10 +559,11 @@ class Archive:
         extractor_version: str | None = None,
         aliases: Iterable[tuple[str, str]] = (),
     ) -> SaveOutcome:
-        """Store an article record (``Article.to_record(extras=False)``) and all its child rows
-        in one transaction; ``aliases`` are (url, kind) pairs that stand for the same article
-        (redirected URLs, variants). Returns whether the article was new, updated or unchanged.
-        """
+        """Store an article record (``Article.to_record(extras=False)``), all its child rows
+        and, when the content differs from the latest revision (or the article is new), a new
+        revision, in one transaction; ``aliases`` are (url, kind) pairs that stand for the same
+        article (redirected URLs, variants). Returns whether the article was new, updated (a
+        new revision) or unchanged (only ``last_fetched`` and ``capture_id`` move on)."""
         url = record["url"]
         digest = content_hash(record)
         alias_list = [(alias, kind) for alias, kind in aliases if alias != url]
@@ -435,7 +575,12 @@ class Archive:
                 article_id = existing["id"]
                 self._table("articles").update(
                     article_id,
-                    {"last_fetched": fetched_at, "capture_id": capture_id, "gone_at": None},
+                    {
+                        "last_fetched": fetched_at,
+                        "capture_id": capture_id,
+                        "gone_at": None,
+                        "gone_capture_id": None,
+                    },
                 )
             else:
                 row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
@@ -446,6 +591,7 @@ class Archive:
                     capture_id=capture_id,
                     extractor_version=extractor_version,
                     gone_at=None,
+                    gone_capture_id=None,
                 )
                 if existing is None:
                     outcome = "new"
@@ -461,10 +607,206 @@ class Archive:
                     self._table("articles").update(article_id, row)
                     self._delete_children(article_id)
                 self._insert_children(article_id, record)
+                self._add_revision(
+                    article_id,
+                    record,
+                    digest,
+                    at=fetched_at,
+                    extractor_version=extractor_version,
+                    capture_id=capture_id,
+                    by_extractor=False,
+                )
             for alias, kind in alias_list:
                 self._alias(alias, url, kind, article_id)
             self._link_aliases_and_sightings(article_id, url, [a for a, _ in alias_list], post_id)
         return outcome
+
+    def _add_revision(
+        self,
+        article_id: int,
+        record: Mapping[str, Any],
+        digest: str,
+        *,
+        at: str,
+        extractor_version: str | None,
+        capture_id: int | None,
+        by_extractor: bool,
+    ) -> list[str]:
+        """Append the next revision of an article; returns its changed fields. A silent edit:
+        the site changed the content (not only the URL) without changing ``modified``; a
+        re-extraction (``by_extractor``) is never one."""
+        previous = self.db.execute(
+            "SELECT revision, record FROM revisions WHERE article_id = ? "
+            "ORDER BY revision DESC LIMIT 1",
+            [article_id],
+        ).fetchone()
+        if previous is None:
+            number, changed = 1, []
+        else:
+            before = json.loads(previous[1])
+            number = int(previous[0]) + 1
+            changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
+        silent = not by_extractor and bool(set(changed) - {"url"}) and "modified" not in changed
+        self._table("revisions").insert(
+            {
+                "article_id": article_id,
+                "revision": number,
+                "fetched_at": at,
+                "content_hash": digest,
+                "record": _record_json(record),
+                "changed_fields": json.dumps(changed),
+                "silent_edit": int(silent),
+                "extractor_version": extractor_version,
+                "capture_id": capture_id,
+            }
+        )
+        return changed
+
+    def save_reextracted(
+        self, article_id: int, record: Mapping[str, Any], *, extractor_version: str, at: str
+    ) -> list[str] | None:
+        """Store ``record``, extracted again from the article's stored capture, as a new
+        revision when it differs from the latest state; returns the changed fields, None when
+        nothing changed. ``last_fetched`` and ``capture_id`` stay: nothing was fetched."""
+        digest = content_hash(record)
+        with self.db.atomic():
+            existing = self._table("articles").get(article_id)
+            if existing["content_hash"] == digest:
+                return None
+            row: dict[str, Any] = {column: record.get(column) for column in _ARTICLE_COLUMNS}
+            row.update(content_hash=digest, extractor_version=extractor_version)
+            self._table("articles").update(article_id, row)
+            self._delete_children(article_id)
+            self._insert_children(article_id, record)
+            if existing["url"] != record["url"]:
+                self._alias(existing["url"], record["url"], "canonical", article_id)
+            return self._add_revision(
+                article_id,
+                record,
+                digest,
+                at=at,
+                extractor_version=extractor_version,
+                capture_id=existing["capture_id"],
+                by_extractor=True,
+            )
+
+    def known_article(self, url: str) -> dict[str, Any] | None:
+        """What the archive knows of the article at ``url`` (or an alias), for deciding
+        whether to fetch it again: id, url (canonical now), published, modified, gone_at and
+        the capture its state came from (capture_id, etag, last_modified); None if unknown."""
+        article_id = self.find_article(url)
+        if article_id is None:
+            return None
+        rows = self.db.query(
+            "SELECT a.id, a.url, a.published, a.modified, a.gone_at, a.capture_id, "
+            "c.status, c.etag, c.last_modified FROM articles a "
+            "LEFT JOIN captures c ON c.id = a.capture_id WHERE a.id = ?",
+            [article_id],
+        )
+        return next(iter(rows))
+
+    def validators(self, url: str) -> dict[str, Any] | None:
+        """The latest 200 capture of ``url`` that carries an ETag or Last-Modified (id, etag,
+        last_modified), for a conditional request; None without one."""
+        rows = self.db.query(
+            "SELECT id, etag, last_modified FROM captures WHERE url = ? AND status = 200 "
+            "AND (etag IS NOT NULL OR last_modified IS NOT NULL) ORDER BY id DESC LIMIT 1",
+            [url],
+        )
+        return next(iter(rows), None)
+
+    def capture(self, capture_id: int) -> dict[str, Any]:
+        return dict(self._table("captures").get(capture_id))
+
+    def mark_unchanged(self, article_id: int, fetched_at: str) -> None:
+        """The site confirmed the stored state (304 Not Modified) at ``fetched_at``."""
+        with self.db.atomic():
+            self._table("articles").update(
+                article_id, {"last_fetched": fetched_at, "gone_at": None, "gone_capture_id": None}
+            )
+
+    def mark_gone(self, article_id: int, at: str, capture_id: int | None) -> bool:
+        """The site answered 404/410 for the article: keep every row, note when and the
+        response; True when it was not already marked gone (the first time counts)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE articles SET gone_at = ?, gone_capture_id = ? "
+                "WHERE id = ? AND gone_at IS NULL",
+                [at, capture_id, article_id],
+            )
+            return cursor.rowcount > 0
+
+    def live_articles(self) -> list[tuple[int, str]]:
+        """(id, url) of every article not marked gone."""
+        return [
+            (int(i), u)
+            for i, u in self.db.execute("SELECT id, url FROM articles WHERE gone_at IS NULL")
+        ]
+
+    def revisions(self, url: str) -> list[dict[str, Any]]:
+        """The revisions of the article at ``url`` (or an alias), oldest first, with
+        ``record`` and ``changed_fields`` decoded."""
+        article_id = self.find_article(url)
+        rows = self.db.query(
+            "SELECT * FROM revisions WHERE article_id = ? ORDER BY revision", [article_id]
+        )
+        return [
+            {
+                **row,
+                "record": json.loads(row["record"]),
+                "changed_fields": json.loads(row["changed_fields"]),
+            }
+            for row in rows
+        ]
+
+    def reextract_targets(self) -> list[dict[str, Any]]:
+        """Per article with a stored capture: article id and url, the capture's url, time,
+        WARC file and offset, and the site of the crawl that made it."""
+        return list(
+            self.db.query(
+                "SELECT a.id AS article_id, a.url, c.url AS capture_url, c.fetched_at, "
+                "c.warc_file, c.warc_offset, cr.site FROM articles a "
+                "JOIN captures c ON c.id = a.capture_id JOIN crawls cr ON cr.id = c.crawl_id "
+                "WHERE c.warc_file IS NOT NULL ORDER BY a.id"
+            )
+        )
+
+    # -- discovery sources -----------------------------------------------------------------
+
+    def record_discoveries(self, crawl_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+        """Note that each (url, source) pair was discovered in crawl ``crawl_id``."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO discoveries (crawl_id, url, source) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(crawl_id, url, source) for url, source in pairs],
+            )
+
+    def discovered_articles(self, crawl_id: int) -> list[tuple[str, int]]:
+        """(source, article id) pairs of crawl ``crawl_id``: discovered URLs resolved to the
+        archived articles they stand for (URLs that are no article are left out)."""
+        return [
+            (source, int(article_id))
+            for source, article_id in self.db.execute(
+                "SELECT DISTINCT d.source, coalesce(a.id, u.article_id) AS article_id "
+                "FROM discoveries d LEFT JOIN articles a ON a.url = d.url "
+                "LEFT JOIN url_aliases u ON u.url = d.url "
+                "WHERE d.crawl_id = ? AND coalesce(a.id, u.article_id) IS NOT NULL "
+                "ORDER BY 1, 2",
+                [crawl_id],
+            )
+        ]
+
+    def crawls_with_discoveries(self) -> list[int]:
+        return [
+            int(crawl_id)
+            for (crawl_id,) in self.db.execute(
+                "SELECT DISTINCT crawl_id FROM discoveries ORDER BY crawl_id"
+            )
+        ]
+
+    def article_urls_by_id(self) -> dict[int, str]:
+        return {int(i): u for i, u in self.db.execute("SELECT id, url FROM articles")}
 
     def _delete_children(self, article_id: int) -> None:
         for table in ("article_authors", "article_tags", "images", "links"):
@@ -606,42 +948,7 @@ class Archive:
         """The article record rebuilt from the rows, as ``Article.to_record(extras=False)``
         gives it; None when no article has that URL (or alias)."""
         article_id = self.find_article(url)
-        if article_id is None:
-            return None
-        row = self._table("articles").get(article_id)
-        record: dict[str, Any] = {column: row[column] for column in _ARTICLE_COLUMNS}
-        record["authors"] = [
-            {"name": name, "url": author_url}
-            for name, author_url in self.db.execute(
-                "SELECT a.name, a.url FROM article_authors aa "
-                "JOIN authors a ON a.id = aa.author_id "
-                "WHERE aa.article_id = ? ORDER BY aa.position",
-                [article_id],
-            )
-        ]
-        record["tags"] = [
-            label
-            for (label,) in self.db.execute(
-                "SELECT t.label FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-                "WHERE at.article_id = ? ORDER BY at.position",
-                [article_id],
-            )
-        ]
-        record["images"] = [
-            {"url": u, "alt": alt, "caption": caption, "credit": credit, "lead": bool(lead)}
-            for u, alt, caption, credit, lead in self.db.execute(
-                "SELECT url, alt, caption, credit, lead FROM images WHERE article_id = ? "
-                "ORDER BY position",
-                [article_id],
-            )
-        ]
-        record["links"] = [
-            {"url": u, "text": text}
-            for u, text in self.db.execute(
-                "SELECT url, text FROM links WHERE article_id = ? ORDER BY position", [article_id]
-            )
-        ]
-        return dict(sorted(record.items()))
+        return None if article_id is None else _read_record(self.db, article_id)
 
     def article_row(self, url: str) -> dict[str, Any] | None:
         article_id = self.find_article(url)
@@ -728,7 +1035,9 @@ class Archive:
                     )
             ids = sorted({r["article_id"] for r in revisions})
             articles = [self._table("articles").get(i) for i in ids]
-            wanted = {r["capture_id"] for r in [*revisions, *articles]} - {None}
+            wanted = {r["capture_id"] for r in [*revisions, *articles]}
+            wanted |= {a["gone_capture_id"] for a in articles}
+            wanted -= {None}
             captures = [
                 row
                 for row in self.db.query(

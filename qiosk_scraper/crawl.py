@@ -5,10 +5,21 @@ One :class:`CrawlSession` per crawl holds the archive, the crawl's row id and th
 The ``outlet`` spider opens it in ``from_crawler`` (before Scrapy builds the middlewares and
 pipelines, which take it from ``crawler.spider.session``) and closes it when the spider closes,
 storing Scrapy's stats, and the toolkit's own figures (``qiosk/...``), in ``crawls.stats``.
+
+Crash safety: a session holds the archive's crawl lock (``flock`` on ``<db>.crawl-lock``, let
+go by the kernel when the process dies, even by SIGKILL) for its whole life, so one crawl
+writes to an archive at a time. Opening a session therefore knows that any crawl still marked
+``running`` died: it marks it ``interrupted`` and cuts its WARC files back to their last
+complete exchange (:func:`qiosk_scraper.warc.repair`) before the new crawl starts. What the
+dead crawl committed stays; the new crawl's conditional requests and sitemap dates skip what
+is already current, so running the same command again finishes the work.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import platform
 import sqlite3
 import sys
@@ -28,7 +39,9 @@ from twisted.internet import task
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive
-from qiosk_scraper.warc import WarcWriter
+from qiosk_scraper.warc import Repair, WarcWriter, repair
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SITE = "https://responsiblestatecraft.org"
 DEFAULT_DB = "archive/qiosk.db"
@@ -37,7 +50,10 @@ DEFAULT_DB = "archive/qiosk.db"
 PAGES = "qiosk/pages"  # responses received (every capture)
 ARTICLES_NEW = "qiosk/articles/new"
 ARTICLES_UPDATED = "qiosk/articles/updated"
-ARTICLES_UNCHANGED = "qiosk/articles/unchanged"
+ARTICLES_UNCHANGED = "qiosk/articles/unchanged"  # re-fetched with the same content, or 304
+ARTICLES_SKIPPED = "qiosk/articles/skipped"  # sitemap lastmod not newer than the stored state
+ARTICLES_GONE = "qiosk/articles/gone"  # known articles answered 404/410 (marked gone)
+NOT_MODIFIED = "qiosk/not_modified"  # 304 answers, replayed from their stored capture
 ERRORS = "qiosk/errors"  # also qiosk/errors/<kind>
 SITEMAP_TOTAL = "qiosk/sitemap_urls"  # distinct article URLs the sitemaps list
 NOT_ARTICLES = "qiosk/not_articles"  # linked pages that turned out not to be articles
@@ -57,6 +73,57 @@ def software_versions() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
+class ArchiveBusy(Exception):
+    """Another crawl holds the archive's crawl lock."""
+
+
+class CrawlLock:
+    """The archive's crawl lock: an exclusive ``flock`` on ``<db>.crawl-lock``."""
+
+    def __init__(self, db: str | Path) -> None:
+        path = Path(db)
+        self.path = path.with_name(path.name + ".crawl-lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            os.close(self._fd)
+            self._fd = None
+            raise ArchiveBusy(f"{db}: another crawl is writing to this archive") from error
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor lets go of the lock
+            self._fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def recover_interrupted(archive: Archive) -> tuple[list[int], list[Repair]]:
+    """Mark crawls left ``running`` as interrupted and repair their WARC files (the caller
+    holds the crawl lock). Returns their ids and what was done to each file."""
+    interrupted = archive.interrupt_running_crawls()
+    repairs = []
+    for crawl_id in interrupted:
+        for path in sorted((archive.folder / "warc").glob(f"qiosk-crawl{crawl_id:05d}-*.warc.gz")):
+            indexed = archive.capture_offsets(os.path.relpath(path, archive.folder))
+            done = repair(path, indexed)
+            repairs.append(done)
+            if done.cut:
+                logger.warning(
+                    "Interrupted crawl %d: cut %d bytes of partial records from %s",
+                    crawl_id,
+                    done.cut,
+                    path,
+                )
+    return interrupted, repairs
+
+
 @dataclass
 class CrawlSession:
     """What one crawl writes to: the archive, its ``crawls`` row and the WARC files."""
@@ -65,6 +132,9 @@ class CrawlSession:
     archive: Archive
     crawl_id: int
     warc: WarcWriter
+    lock: CrawlLock
+    interrupted: list[int] = field(default_factory=list)  # crawls found dead at the start
+    repairs: list[Repair] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -77,7 +147,13 @@ class CrawlSession:
         user_agent: str,
         warc_max_bytes: int,
     ) -> Self:
-        archive = Archive(db)
+        lock = CrawlLock(db)
+        try:
+            archive = Archive(db)
+        except BaseException:
+            lock.release()
+            raise
+        interrupted, repairs = recover_interrupted(archive)
         versions = software_versions()
         crawl_id = archive.start_crawl(site, arguments, versions)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -97,7 +173,15 @@ class CrawlSession:
             max_bytes=warc_max_bytes,
             relative_to=archive.folder,
         )
-        return cls(site=site, archive=archive, crawl_id=crawl_id, warc=warc)
+        return cls(
+            site=site,
+            archive=archive,
+            crawl_id=crawl_id,
+            warc=warc,
+            lock=lock,
+            interrupted=interrupted,
+            repairs=repairs,
+        )
 
     def close(self, stats: Mapping[str, Any], reason: str) -> None:
         """Store Scrapy's stats, plus the headline figures under ``qiosk/figures``."""
@@ -105,6 +189,7 @@ class CrawlSession:
         numbers = figures(stats, time.monotonic() - self.started)
         self.archive.finish_crawl(self.crawl_id, {**stats, "qiosk/figures": numbers}, reason)
         self.archive.close()
+        self.lock.release()
 
 
 def session_of(crawler: Crawler, component: str) -> CrawlSession:
@@ -123,12 +208,16 @@ def figures(stats: Mapping[str, Any], elapsed: float) -> dict[str, Any]:
     new = int(stats.get(ARTICLES_NEW, 0))
     updated = int(stats.get(ARTICLES_UPDATED, 0))
     unchanged = int(stats.get(ARTICLES_UNCHANGED, 0))
+    skipped = int(stats.get(ARTICLES_SKIPPED, 0))
     return {
         "pages": pages,
+        "not_modified": int(stats.get(NOT_MODIFIED, 0)),
         "articles_new": new,
         "articles_updated": updated,
         "articles_unchanged": unchanged,
-        "articles": new + updated + unchanged,
+        "articles_skipped": skipped,
+        "articles_gone": int(stats.get(ARTICLES_GONE, 0)),
+        "articles": new + updated + unchanged + skipped,
         "errors": int(stats.get(ERRORS, 0)),
         "sitemap_urls": int(stats.get(SITEMAP_TOTAL, 0)),
         "elapsed_s": round(elapsed, 1),
@@ -139,7 +228,8 @@ def figures(stats: Mapping[str, Any], elapsed: float) -> dict[str, Any]:
 def progress_line(numbers: Mapping[str, Any]) -> str:
     line = (
         f"pages {numbers['pages']:,} | articles {numbers['articles_new']:,} new, "
-        f"{numbers['articles_updated']:,} updated, {numbers['articles_unchanged']:,} unchanged | "
+        f"{numbers['articles_updated']:,} updated, {numbers['articles_unchanged']:,} unchanged, "
+        f"{numbers['articles_skipped']:,} skipped | "
         f"errors {numbers['errors']:,} | {numbers['pages_per_s']:.1f} pages/s"
     )
     if numbers["sitemap_urls"]:
@@ -154,6 +244,9 @@ def summary_table(numbers: Mapping[str, Any], errors_by_kind: Mapping[str, int])
         ("articles new", f"{numbers['articles_new']:,}"),
         ("articles updated", f"{numbers['articles_updated']:,}"),
         ("articles unchanged", f"{numbers['articles_unchanged']:,}"),
+        ("articles skipped (sitemap date)", f"{numbers['articles_skipped']:,}"),
+        ("articles gone (404/410)", f"{numbers['articles_gone']:,}"),
+        ("answered 304 Not Modified", f"{numbers['not_modified']:,}"),
         ("sitemap URLs", f"{numbers['sitemap_urls']:,}"),
         ("errors", f"{numbers['errors']:,}"),
         *((f"  {kind}", f"{count:,}") for kind, count in sorted(errors_by_kind.items())),
@@ -244,6 +337,32 @@ def crawl_settings(*, progress: bool, contact: str | None = None) -> Any:
     return settings
 
 
+class NothingToResume(Exception):
+    """``--resume`` on an archive whose latest crawl ended (or that has none)."""
+
+
+def resume_arguments(db: str | Path) -> dict[str, Any]:
+    """The spider arguments of the archive's latest crawl, when it did not end (killed, or
+    stopped by a crash): ``qiosk crawl --resume`` runs them again."""
+    with Archive(db) as archive:
+        latest = archive.latest_crawl()
+    if latest is None:
+        raise NothingToResume(f"{db}: no crawl to resume")
+    if latest["status"] not in ("running", "interrupted"):
+        raise NothingToResume(
+            f"{db}: nothing to resume, the latest crawl ({latest['id']}) ended: {latest['status']}"
+        )
+    given = latest["arguments"] or {}
+    arguments = {
+        name: given.get(name)
+        for name in ("site", "max_articles", "since", "sources", "delay", "refresh")
+    }
+    if isinstance(arguments["sources"], list):
+        arguments["sources"] = ",".join(arguments["sources"])
+    arguments["resumes"] = latest["id"]
+    return arguments
+
+
 def run_crawl(
     *,
     site: str = DEFAULT_SITE,
@@ -252,11 +371,14 @@ def run_crawl(
     since: str | None = None,
     sources: str | None = None,
     delay: float | None = None,
+    refresh: bool = False,
+    resumes: int | None = None,
     contact: str | None = None,
     progress: bool = False,
 ) -> CrawlResult:
     """Run the outlet spider in this process (once: Twisted's reactor cannot restart) and
-    return what the archive recorded of the crawl."""
+    return what the archive recorded of the crawl. ``resumes``: the id of the interrupted
+    crawl this one finishes (recorded with the arguments)."""
     from scrapy.crawler import CrawlerProcess
 
     from qiosk_scraper.spiders.outlet import OutletSpider
@@ -271,6 +393,8 @@ def run_crawl(
         since=since,
         sources=sources,
         delay=delay,
+        refresh=refresh,
+        resumes=resumes,
     )
     process.start()
     spider = crawler.spider

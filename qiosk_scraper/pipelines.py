@@ -9,14 +9,11 @@ its reason and a stats counter; the crawl goes on.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from qiosk_scraper import __version__
-from qiosk_scraper.article import Article
 from qiosk_scraper.crawl import (
     ARTICLES_NEW,
     ARTICLES_UNCHANGED,
@@ -25,13 +22,12 @@ from qiosk_scraper.crawl import (
     record_error,
     session_of,
 )
-from qiosk_scraper.extract import NotAnArticle, extract_article
+from qiosk_scraper.extract import NotAnArticle
 from qiosk_scraper.items import ArticlePage
-from qiosk_scraper.urls import canonicalize, same_site
+from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = __version__
 _OUTCOME_STAT = {"new": ARTICLES_NEW, "updated": ARTICLES_UPDATED, "unchanged": ARTICLES_UNCHANGED}
 
 
@@ -46,15 +42,15 @@ class ArchivePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def extract(self, page: ArticlePage) -> Article:
-        """The one place the crawl extracts an article."""
-        return extract_article(page.body, page.url, datetime.fromisoformat(page.fetched_at))
+    def extract(self, page: ArticlePage) -> dict[str, Any]:
+        """The one place the crawl extracts an article (as ``qiosk reextract`` does)."""
+        return extract_record(page.body, page.url, page.fetched_at, self.session.site)
 
     def process_item(self, item: object) -> object:
         if not isinstance(item, ArticlePage):
             return item
         try:
-            article = self.extract(item)
+            record = self.extract(item)
         except NotAnArticle as error:
             if item.expected:
                 self._error(item, "not_an_article", error.reason)
@@ -66,14 +62,10 @@ class ArchivePipeline:
             logger.exception("extractor failed on %s", item.url)
             self._error(item, "extractor_error", f"{type(error).__name__}: {error}")
             raise DropItem(f"extractor failed: {item.url}") from error
-        record = article.to_record(extras=False)
-        url = canonicalize(record["url"])
-        if not same_site(url, self.session.site):  # a canonical link off the site is not honoured
-            url = item.url
+        url = record["url"]
         aliases = list(item.aliases)
         if url != item.url:
             aliases.append((item.url, "canonical"))
-        record["url"] = url
         outcome = self.session.archive.save_article(
             record,
             crawl_id=self.session.crawl_id,

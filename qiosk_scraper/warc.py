@@ -13,7 +13,8 @@ Every record is its own gzip member, so the ``(file, offset, length)`` that
 Two departures from the bytes on the wire, both forced by the HTTP client having undone them:
 the body is stored de-chunked, so a ``Transfer-Encoding`` header is dropped; digests are SHA-256
 (``WARC-Payload-Digest: sha256:<base32>``). A file is rotated once it reaches ``max_bytes``;
-records are flushed as written, so a killed process leaves at most one partial record at the end.
+records are flushed as written, so a killed process leaves at most one partial record at the end,
+and :func:`repair` cuts a file back to its last complete exchange before the crawl is resumed.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -178,6 +180,26 @@ class WarcWriter:
             self._writer = None
 
 
+def read_response(path: Path, offset: int) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The HTTP response of the WARC response record at ``offset`` of ``path``: status, headers
+    (those describing the bytes as received, Content-Encoding and Content-Length, left out) and
+    body with content encodings undone, as the crawler's parser saw it."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        record = next(iter(ArchiveIterator(handle)))
+        if record.rec_type != "response" or record.http_headers is None:
+            raise ValueError(f"{path}@{offset}: a {record.rec_type} record, not a response")
+        status = int(record.http_headers.get_statuscode())
+        headers = [
+            (name, value)
+            for name, value in record.http_headers.headers
+            if name.lower() not in ("content-encoding", "content-length")
+        ]
+        return status, headers, record.content_stream().read()
+
+
 def read_record(path: Path, offset: int) -> tuple[dict[str, Any], bytes]:
     """The WARC record at ``offset`` of ``path``: its WARC headers and its HTTP payload with
     content encodings (gzip ...) undone, as the crawler's parser saw it."""
@@ -188,3 +210,83 @@ def read_record(path: Path, offset: int) -> tuple[dict[str, Any], bytes]:
         record = next(iter(ArchiveIterator(handle)))
         headers = dict(record.rec_headers.headers)
         return headers, record.content_stream().read()
+
+
+class Member(NamedTuple):
+    """One gzip member of a file: where it starts, how long it is, whether it is whole."""
+
+    offset: int
+    length: int
+    complete: bool
+
+
+def gzip_members(path: Path, chunk: int = 1 << 20) -> list[Member]:
+    """The gzip members of ``path`` in order, read in chunks (a WARC file can be 1 GB). The
+    last one is incomplete when the file ends inside it or its bytes do not inflate."""
+    members: list[Member] = []
+    with path.open("rb") as handle:
+        offset, data = 0, handle.read(chunk)
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            length = 0
+            while True:
+                try:
+                    inflater.decompress(data)
+                except zlib.error:
+                    members.append(Member(offset, length + len(data), False))
+                    return members
+                if inflater.eof:
+                    used = len(data) - len(inflater.unused_data)
+                    length += used
+                    data = inflater.unused_data or handle.read(chunk)
+                    break
+                length += len(data)
+                data = handle.read(chunk)
+                if not data:
+                    members.append(Member(offset, length, False))
+                    return members
+            members.append(Member(offset, length, True))
+            offset += length
+    return members
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What :func:`repair` did to a file."""
+
+    path: Path
+    size_before: int
+    size_after: int  # 0: the file held no complete record and was removed
+
+    @property
+    def cut(self) -> int:
+        return self.size_before - self.size_after
+
+
+def repair(path: Path, indexed: set[int]) -> Repair:
+    """Cut a WARC file written by a killed crawl back to its last complete exchange.
+
+    ``indexed``: offsets of the response records the archive's ``captures`` point at. Kept: the
+    leading ``warcinfo`` record and everything up to the record that follows the last indexed
+    response (its request record), when those are whole gzip members. Dropped: a partial
+    member at the end, and a response written but never indexed (the crawl died between the
+    two; the resumed crawl fetches it again) with its request. Records are written one
+    exchange at a time, so nothing indexed is ever after what is dropped.
+    """
+    size = path.stat().st_size
+    members = gzip_members(path)
+    keep = 0
+    for i, member in enumerate(members):
+        if not member.complete:
+            break
+        follows_indexed = i > 0 and members[i - 1].offset in indexed
+        if i == 0 or member.offset in indexed or follows_indexed:
+            keep = member.offset + member.length
+    if keep == 0:
+        path.unlink()
+    elif keep < size:
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Repair(path, size, keep)

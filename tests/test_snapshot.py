@@ -273,8 +273,7 @@ def test_as_of_leaves_out_articles_fetched_or_published_later(tmp_path: Path) ->
 
 
 def _with_revisions(folder: Path) -> tuple[Path, dict[str, Any], dict[str, Any], list[str]]:
-    """An archive with a ``revisions`` table of the shape planned in issue 5, made here (the
-    schema does not have it yet): one article edited once."""
+    """An archive with one article edited once (saving the edit adds its revision 2)."""
     *others, first = records(4)  # the newest: the others are fetched before its edit
     second = {
         **first,
@@ -288,47 +287,6 @@ def _with_revisions(folder: Path) -> tuple[Path, dict[str, Any], dict[str, Any],
     with Archive(db) as archive:
         crawl_id = archive.start_crawl(SITE, {}, {})
         add(archive, crawl_id, writer, second, times[1])
-        archive.db.table("revisions").create(
-            {
-                "article_id": int,
-                "revision": int,
-                "fetched_at": str,
-                "content_hash": str,
-                "record": str,
-                "changed_fields": str,
-                "silent_edit": int,
-                "extractor_version": str,
-                "capture_id": int,
-            },
-            pk=("article_id", "revision"),
-            foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
-        )
-        rows = []
-        for article in archive.db.query("SELECT * FROM articles ORDER BY id"):
-            url = article["url"]
-            states = [(first, times[0]), (second, times[1])] if url == first["url"] else []
-            if not states:
-                states = [(archive.article_record(url), article["last_fetched"])]
-            for number, (record, when) in enumerate(states, 1):
-                capture = archive.db.execute(
-                    "SELECT id FROM captures WHERE url = ? AND fetched_at = ?", [url, when]
-                ).fetchone()[0]
-                rows.append(
-                    {
-                        "article_id": article["id"],
-                        "revision": number,
-                        "fetched_at": when,
-                        "content_hash": content_hash(record),
-                        "record": json.dumps(record),
-                        "changed_fields": json.dumps(
-                            ["authors", "tags", "title"] if number == 2 else []
-                        ),
-                        "silent_edit": int(number == 2),
-                        "extractor_version": VERSION,
-                        "capture_id": capture,
-                    }
-                )
-        archive.db.table("revisions").insert_all(rows)
     writer.close()
     return db, first, second, times
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.cli import main
-from qiosk_scraper.crawl import DEFAULT_DB, DEFAULT_SITE, run_crawl, summary_table
+from qiosk_scraper.crawl import (
+    DEFAULT_DB,
+    DEFAULT_SITE,
+    ArchiveBusy,
+    CrawlLock,
+    NothingToResume,
+    resume_arguments,
+    run_crawl,
+    summary_table,
+)
 from qiosk_scraper.spiders.outlet import SOURCES, SpiderArgumentError, parse_sources
 
 
@@ -48,14 +58,28 @@ def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     type=click.FloatRange(min=0),
     help="Seconds between requests (default 1 with AutoThrottle; 0 for the local mirror).",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch every page again: no conditional requests, no skipping by sitemap date.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish the archive's interrupted crawl with its own options (give only --db).",
+)
 @click.option("--contact", help="Contact URL for the User-Agent (default: the project's).")
+@click.pass_context
 def crawl_command(
+    ctx: click.Context,
     site: str,
     db: str,
     max_articles: int | None,
     since: datetime | None,
     sources: str | None,
     delay: float | None,
+    refresh: bool,
+    resume: bool,
     contact: str | None,
 ) -> None:
     """Crawl the outlet into a SQLite archive, keeping every response as WARC.
@@ -63,22 +87,42 @@ def crawl_command(
     Polite by default (robots.txt, about one request a second, AutoThrottle, retries with
     backoff). Shows a live progress line on a terminal and a summary at the end.
 
+    Crawling again into the same archive fetches only what may have changed (conditional
+    requests, sitemap dates), stores a new revision of each edited article and marks deleted
+    ones gone. A crawl killed at any moment is finished by running the same command again,
+    or by --resume.
+
     Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
     """
-    try:  # a bad database path fails here, with one clear line, before any request
+    try:  # a bad database path or a busy archive fails here, in one line, before any request
         Archive(db).close()
-    except (ArchiveError, OSError) as error:
+        CrawlLock(db).release()
+    except (ArchiveError, ArchiveBusy, OSError) as error:
         raise click.ClickException(str(error)) from error
-    result = run_crawl(
-        site=site,
-        db=db,
-        max_articles=max_articles,
-        since=since.date().isoformat() if since else None,
-        sources=sources,
-        delay=delay,
-        contact=contact,
-        progress=sys.stderr.isatty(),
-    )
+    options: dict[str, Any] = {
+        "site": site,
+        "max_articles": max_articles,
+        "since": since.date().isoformat() if since else None,
+        "sources": sources,
+        "delay": delay,
+        "refresh": refresh,
+        "resumes": None,
+    }
+    if resume:
+        given = [
+            name
+            for name in ("site", "max_articles", "since", "sources", "delay", "refresh")
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise click.UsageError(f"--resume takes the interrupted crawl's options; drop {option}")
+        try:
+            options = resume_arguments(db)
+        except NothingToResume as error:
+            raise click.ClickException(str(error)) from error
+        site = options["site"]
+    result = run_crawl(db=db, contact=contact, progress=sys.stderr.isatty(), **options)
     click.echo(f"crawl {result.crawl_id} of {site} into {db}: {result.status}")
     click.echo(summary_table(result.figures, result.errors_by_kind))
     if result.status != "finished":

@@ -132,6 +132,7 @@ _TABLE_DOCS: dict[str, dict[str, str]] = {
         "capture_id": "Capture the state was extracted from (captures.id).",
         "extractor_version": "Toolkit version whose extractor made the record.",
         "gone_at": "When the site stopped serving the article (by the cut-off), else null.",
+        "gone_capture_id": "The 404/410 response that showed it gone (captures.id), else null.",
     },
     "article_authors": {
         "article_id": "articles.id",

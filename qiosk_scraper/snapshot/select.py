@@ -66,7 +66,7 @@ def select(source: Archive, as_of: str) -> Selection:
             capture_id=latest["capture_id"],
         )
         if row["gone_at"] is not None and row["gone_at"] > as_of:
-            row["gone_at"] = None
+            row["gone_at"] = row["gone_capture_id"] = None
         articles.append(row)
         for state in states:
             revisions.append(
@@ -130,6 +130,7 @@ def select(source: Archive, as_of: str) -> Selection:
         for (article_id, section_id), flags in sorted(section_flags.items())
     ]
     used_captures = {r["capture_id"] for r in revisions}
+    used_captures |= {a["gone_capture_id"] for a in articles if a["gone_capture_id"] is not None}
     used_authors = {r["author_id"] for r in child["article_authors"]}
     used_tags = {r["tag_id"] for r in child["article_tags"]}
     used_sections = {r["section_id"] for r in article_sections}

@@ -25,7 +25,26 @@ Discovery sources:
 
 Every URL is canonicalised (:func:`qiosk_scraper.urls.canonicalize`) before it is requested,
 so variants never reach the site twice; variants, redirects and post ids all resolve to one
-article row in the archive.
+article row in the archive. Each (article URL, discovery source) pair is recorded in
+``discoveries`` (sources: ``sitemap``, ``feeds``, ``home``, ``sections``, ``tags``,
+``authors``, ``stream`` for the teasers under an article, ``body`` for its body links).
+
+Re-crawls (a second crawl into the same archive, or a resumed one) fetch only what may have
+changed; ``refresh`` (``-a refresh=1``) turns all of this off and fetches everything:
+
+- sitemaps, feeds, listings and load-more pages are always requested, conditionally (the
+  stored ``ETag`` / ``Last-Modified`` of their latest capture); a 304 is answered from the
+  stored capture (read back from WARC) and parsed as if it had been fetched;
+- a sitemap entry for an archived article whose ``lastmod`` is not newer than what the
+  archive has (the stored capture's Last-Modified, the record's modified or published time:
+  the site's clock against the site's clock) is skipped; the stored page is still read for the
+  links it holds, so a resumed crawl discovers what the killed one had not yet followed;
+- an archived article found any other way waits until the crawl is idle (by then every
+  sitemap has decided on it), then is requested conditionally; a 304 marks it unchanged
+  (``last_fetched``) and its stored page is read for links;
+- at the end of a complete crawl (``sitemap`` among the sources, no ``max_articles``, no
+  ``since``), every archived article not met is requested once more: a 404/410 marks it gone
+  (``gone_at``, the response as evidence; its rows stay), a redirect links its new URL.
 """
 
 from __future__ import annotations
@@ -35,7 +54,8 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, Self
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Self
 from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import scrapy
@@ -43,12 +63,20 @@ from lxml import etree
 from protego import Protego
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Headers, Response, TextResponse
+from scrapy.responsetypes import responsetypes
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from qiosk_scraper.archive import now_iso
 from qiosk_scraper.crawl import (
+    ARTICLES_GONE,
+    ARTICLES_SKIPPED,
+    ARTICLES_UNCHANGED,
     DEFAULT_DB,
     DEFAULT_SITE,
+    NOT_MODIFIED,
     SITEMAP_TOTAL,
     CrawlSession,
     record_error,
@@ -58,6 +86,7 @@ from qiosk_scraper.failures import describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META
 from qiosk_scraper.urls import canonicalize, same_site
+from qiosk_scraper.warc import read_response
 
 SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors", "links")
 POLITENESS_SETTINGS = (
@@ -89,10 +118,52 @@ _POST_ID_CLASS = re.compile(r"\bpost-(\d+)\b")
 _BOOTSTRAP = re.compile(r"REBELMOUSE_BOOTSTRAP_DATA\s*=\s*(\{.*?\})\s*;?\s*</script>", re.S)
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
 _MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
+VALIDATED_META = "qiosk_validated"  # request.meta: the capture whose validators were sent
+KNOWN_META = "qiosk_known_article"  # request.meta: id of the archived article requested again
+_DISCOVERY_BATCH = 500  # (url, source) pairs kept in memory before they are written
 
 
 class SpiderArgumentError(ValueError):
     """A spider argument (site, since, sources ...) that cannot be used."""
+
+
+class ReplayError(Exception):
+    """A 304 answer whose stored capture cannot be read back."""
+
+
+def parse_flag(value: str | bool | None) -> bool:
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off", "none"):
+        return False
+    raise SpiderArgumentError(f"{value!r}: expected a yes/no flag (1 or 0)")
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def known_as_of(known: dict[str, Any]) -> datetime | None:
+    """The newest time the site itself gave for the stored state of an article: its
+    capture's Last-Modified, the record's modified or published time."""
+    times = [parse_http_date(known.get("last_modified"))]
+    for name in ("modified", "published"):
+        if known.get(name):
+            try:
+                moment = datetime.fromisoformat(known[name])
+            except ValueError:
+                continue
+            times.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return max((t for t in times if t is not None), default=None)
 
 
 def parse_since(value: str | date | None) -> datetime | None:
@@ -177,6 +248,8 @@ def failure_kind(failure: Failure) -> str:
 
 class OutletSpider(scrapy.Spider):
     name = "outlet"
+    # A conditional request's 304 reaches the callbacks, which read the stored capture back.
+    handle_httpstatus_list: ClassVar[list[int]] = [304]
     session: CrawlSession
 
     def __init__(
@@ -187,6 +260,8 @@ class OutletSpider(scrapy.Spider):
         since: str | date | None = None,
         sources: str | None = None,
         delay: str | float | None = None,
+        refresh: str | bool | None = None,
+        resumes: str | int | None = None,
         **kwargs: Any,
     ) -> None:
         parts = urlsplit(site)
@@ -207,6 +282,11 @@ class OutletSpider(scrapy.Spider):
             raise SpiderArgumentError("delay must be 0 or more seconds")
         self.since = parse_since(since)
         self.sources = parse_sources(sources)
+        self.refresh = parse_flag(refresh)
+        try:
+            self.resumes = int(resumes) if resumes not in (None, "") else None
+        except (TypeError, ValueError) as error:
+            raise SpiderArgumentError(f"resumes={resumes!r}: expected a crawl id") from error
         self.arguments: dict[str, Any] = {
             "site": self.site,
             "db": str(db),
@@ -214,11 +294,19 @@ class OutletSpider(scrapy.Spider):
             "since": self.since.date().isoformat() if self.since else None,
             "sources": list(self.sources),
             "delay": self.delay,
+            "refresh": self.refresh,
+            "resumes": self.resumes,
         }
         self.articles_requested = 0
-        self.article_urls: set[str] = set()
+        self.article_urls: set[str] = set()  # requested, or skipped as current
         self.post_ids: dict[str, str] = {}  # post id -> the canonical URL requested for it
         self.sitemap_urls: set[str] = set()
+        # Archived articles found by a source other than a dated sitemap entry, waiting for
+        # the crawl to be idle: url -> (source, post id, expected).
+        self.held: dict[str, tuple[str, str | None, bool]] = {}
+        self.rechecked = False
+        self.discovered: set[tuple[str, str]] = set()
+        self.unwritten: list[tuple[str, str]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -239,22 +327,140 @@ class OutletSpider(scrapy.Spider):
             user_agent=settings["USER_AGENT"],
             warc_max_bytes=settings.getint("QIOSK_WARC_MAX_BYTES"),
         )
+        crawler.signals.connect(spider.opened_session, signal=signals.spider_opened)
         crawler.signals.connect(spider.closed_session, signal=signals.spider_closed)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
+
+    def opened_session(self) -> None:
+        """Note in the stats the crawls found interrupted and the WARC bytes cut."""
+        stats = self.crawler.stats
+        assert stats is not None
+        if self.session.interrupted:
+            stats.set_value("qiosk/interrupted_crawls", self.session.interrupted)
+            stats.set_value("qiosk/warc_cut_bytes", sum(r.cut for r in self.session.repairs))
 
     def closed_session(self, reason: str) -> None:
         assert self.crawler.stats is not None
+        self.write_discoveries()
         self.session.close(self.crawler.stats.get_stats(), reason)
+
+    @property
+    def complete(self) -> bool:
+        """Whether this crawl meets every article the site still lists (so an archived
+        article it did not meet may be gone)."""
+        return "sitemap" in self.sources and self.max_articles is None and self.since is None
+
+    def on_idle(self) -> None:
+        """Request the held archived articles (every sitemap has spoken by now), then, once,
+        every archived article a complete crawl did not meet; keep the spider open for them."""
+        held, self.held = self.held, {}
+        requests = [
+            request
+            for url, (source, post_id, expected) in held.items()
+            for request in [self.known_request(url, source, post_id, expected)]
+            if request is not None
+        ]
+        if not requests and self.complete and not self.rechecked:
+            self.rechecked = True
+            requests = [
+                request
+                for _, url in self.session.archive.live_articles()
+                if url not in self.article_urls
+                for request in [self.known_request(url, "recheck", None, True)]
+                if request is not None
+            ]
+        self.write_discoveries()
+        engine = self.crawler.engine
+        assert engine is not None
+        for request in requests:
+            engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def discovered_by(self, url: str, source: str) -> None:
+        pair = (url, source)
+        if pair in self.discovered:
+            return
+        self.discovered.add(pair)
+        self.unwritten.append(pair)
+        if len(self.unwritten) >= _DISCOVERY_BATCH:
+            self.write_discoveries()
+
+    def write_discoveries(self) -> None:
+        if self.unwritten:
+            self.session.archive.record_discoveries(self.session.crawl_id, self.unwritten)
+            self.unwritten = []
 
     # -- requests ------------------------------------------------------------------------
 
     def url(self, path: str) -> str:
         return self.site + path
 
-    def _request(self, url: str, callback: Any, kind: str, **meta: Any) -> scrapy.Request:
-        return scrapy.Request(
+    def _request(
+        self, url: str, callback: Any, kind: str, *, validators: bool = True, **meta: Any
+    ) -> scrapy.Request:
+        """A request; with ``validators``, conditional on the latest stored 200 capture of the
+        URL (articles pass their own: the capture their stored state came from)."""
+        request = scrapy.Request(
             url, callback=callback, errback=self.on_error, meta={"kind": kind, **meta}
         )
+        if validators and not self.refresh:
+            self.make_conditional(request, self.session.archive.validators(url))
+        return request
+
+    def make_conditional(self, request: scrapy.Request, capture: dict[str, Any] | None) -> None:
+        if capture is None or capture.get("status", 200) != 200:
+            return
+        if not (capture.get("etag") or capture.get("last_modified")):
+            return
+        if capture.get("etag"):
+            request.headers["If-None-Match"] = capture["etag"]
+        if capture.get("last_modified"):
+            request.headers["If-Modified-Since"] = capture["last_modified"]
+        request.meta[VALIDATED_META] = capture["id"]
+
+    def stored_response(self, capture_id: int, request: scrapy.Request | None) -> Response:
+        """The response of a stored capture, read back from WARC, as the parser saw it then."""
+        archive = self.session.archive
+        capture = archive.capture(capture_id)
+        if not capture.get("warc_file"):
+            raise ReplayError(f"capture {capture_id} has no WARC record")
+        try:
+            status, headers, body = read_response(
+                archive.folder / capture["warc_file"], capture["warc_offset"]
+            )
+        except (OSError, ValueError, StopIteration) as error:
+            raise ReplayError(f"capture {capture_id}: {type(error).__name__}: {error}") from error
+        scrapy_headers = Headers(headers)
+        cls = responsetypes.from_args(headers=scrapy_headers, url=capture["url"], body=body)
+        return cls(
+            url=capture["url"],
+            status=status,
+            headers=scrapy_headers,
+            body=body,
+            request=request or scrapy.Request(capture["url"]),
+            flags=["stored"],
+        )
+
+    def current(self, response: Response) -> Response | None:
+        """The response itself, or for a 304 the stored capture it confirmed; None (an error
+        recorded) when that cannot be read back."""
+        if response.status != 304:
+            return response
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(NOT_MODIFIED)
+        capture_id = response.meta.get(VALIDATED_META)
+        try:
+            if capture_id is None:
+                raise ReplayError("304 to a request that was not conditional")
+            return self.stored_response(capture_id, response.request)
+        except ReplayError as error:
+            capture = (response.meta.get(CAPTURE_META) or {}).get("id")
+            record_error(
+                self.crawler, self.session, response.url, "replay_failed", str(error), capture
+            )
+            return None
 
     async def start(self) -> AsyncIterator[Any]:
         if "robots" in self.sources:
@@ -283,16 +489,91 @@ class OutletSpider(scrapy.Spider):
         spelled = urldefrag(raw_url.strip()).url  # a fragment never reaches the site
         if url != spelled:
             self.session.archive.add_alias(spelled, url, "variant")
+        known = self.session.archive.known_article(url)
+        if known is not None:
+            url = known["url"]  # an old slug or variant of an archived article: the article
         if post_id is not None and self.post_ids.setdefault(post_id, url) != url:
             self.session.archive.add_alias(url, self.post_ids[post_id], "post_id")
             return None
-        if url in self.article_urls or not self.budget_left:
+        self.discovered_by(url, source)
+        if url in self.article_urls:
+            return None
+        if known is not None and not self.refresh:
+            self.held.setdefault(url, (source, post_id, expected))
+            return None
+        return self.fetch_article(url, source, post_id, expected, known)
+
+    def fetch_article(
+        self,
+        url: str,
+        source: str,
+        post_id: str | None,
+        expected: bool,
+        known: dict[str, Any] | None,
+    ) -> scrapy.Request | None:
+        """The request for an article not requested yet in this crawl (None over budget);
+        conditional when it is archived."""
+        if not self.budget_left:
             return None
         self.article_urls.add(url)
         self.articles_requested += 1
-        return self._request(
-            url, self.parse_article, "article", source=source, post_id=post_id, expected=expected
+        request = self._request(
+            url,
+            self.parse_article,
+            "article",
+            validators=False,
+            source=source,
+            post_id=post_id,
+            expected=expected,
         )
+        if known is not None:
+            request.meta[KNOWN_META] = known["id"]
+            if not self.refresh:
+                self.make_conditional(request, {**known, "id": known["capture_id"]})
+        return request
+
+    def known_request(
+        self, url: str, source: str, post_id: str | None, expected: bool
+    ) -> scrapy.Request | None:
+        """A held (or unmet) archived article, unless this crawl has handled it meanwhile."""
+        known = self.session.archive.known_article(url)
+        if known is not None:
+            url = known["url"]
+        if url in self.article_urls:
+            return None
+        return self.fetch_article(url, source, post_id, expected, known)
+
+    def skip_if_current(
+        self, url: str, lastmod: datetime | None
+    ) -> tuple[bool, Iterator[scrapy.Request]]:
+        """For a dated sitemap entry: whether the archived article at ``url`` is current (its
+        lastmod is not newer than the stored state), and then the requests its stored page
+        leads to."""
+        if self.refresh or lastmod is None:
+            return False, iter(())
+        known = self.session.archive.known_article(url)
+        if known is None or known["gone_at"] is not None or known["capture_id"] is None:
+            return False, iter(())
+        as_of = known_as_of(known)
+        if as_of is None or lastmod > as_of:
+            return False, iter(())
+        url = known["url"]
+        self.discovered_by(url, "sitemap")
+        if url in self.article_urls or not self.budget_left:
+            return True, iter(())
+        self.article_urls.add(url)
+        self.articles_requested += 1
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(ARTICLES_SKIPPED)
+        return True, self.stored_article_links(known["capture_id"], url)
+
+    def stored_article_links(self, capture_id: int, url: str) -> Iterator[scrapy.Request]:
+        try:
+            stored = self.stored_response(capture_id, None)
+        except ReplayError as error:
+            record_error(self.crawler, self.session, url, "replay_failed", str(error), capture_id)
+            return
+        yield from self.article_links(stored)
 
     def listing_request(
         self, raw_url: str, listing: str, label: str | None = None
@@ -309,13 +590,20 @@ class OutletSpider(scrapy.Spider):
     # -- robots, sitemaps, feeds ---------------------------------------------------------
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        text = response.body.decode("utf-8", "replace")
+        stored = self.current(response)
+        if stored is None:
+            return
+        text = stored.body.decode("utf-8", "replace")
         for sitemap in Protego.parse(text).sitemaps:
             url = urljoin(response.url, sitemap)
             if same_site(url, self.site):
                 yield self._request(canonicalize(url), self.parse_sitemap, "sitemap")
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        stored = self.current(response)
+        if stored is None:
+            return
+        response = stored
         kind, entries = sitemap_entries(response.body)
         for entry in entries:
             changed = parse_w3c_datetime(entry.get("lastmod") or entry.get("publication_date"))
@@ -333,11 +621,20 @@ class OutletSpider(scrapy.Spider):
                 self.sitemap_urls.add(url)
                 assert self.crawler.stats is not None
                 self.crawler.stats.set_value(SITEMAP_TOTAL, len(self.sitemap_urls))
+            # Only lastmod dates a page's last change (a news entry's date is its publication).
+            current, links = self.skip_if_current(url, parse_w3c_datetime(entry.get("lastmod")))
+            if current:
+                yield from links
+                continue
             request = self.article_request(loc, "sitemap")
             if request is not None:
                 yield request
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        stored = self.current(response)
+        if stored is None:
+            return
+        response = stored
         for link in feed_links(response.body):
             request = self.article_request(urljoin(response.url, link), "feeds")
             if request is not None:
@@ -346,6 +643,10 @@ class OutletSpider(scrapy.Spider):
     # -- listings ------------------------------------------------------------------------
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        stored = self.current(response)
+        if stored is None:
+            return
+        response = stored
         if not isinstance(response, TextResponse):
             return
         listing = response.meta["listing"]
@@ -387,6 +688,10 @@ class OutletSpider(scrapy.Spider):
             )
 
     def parse_load_more(self, response: Response) -> Iterator[scrapy.Request]:
+        stored = self.current(response)
+        if stored is None:
+            return
+        response = stored
         listing, label = response.meta["listing"], response.meta.get("label")
         data = json.loads(response.body)
         for posts in (data.get("posts_by_source") or {}).values():
@@ -450,18 +755,39 @@ class OutletSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         capture = response.meta.get(CAPTURE_META) or {}
+        capture_id, fetched_at = capture.get("id"), capture.get("fetched_at") or now_iso()
+        if response.status == 304:
+            stored = self.current(response)
+            if stored is None:
+                return
+            known_id = response.meta.get(KNOWN_META)
+            if known_id is not None:  # the archived state is current: nothing to extract
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value(ARTICLES_UNCHANGED)
+                self.session.archive.mark_unchanged(known_id, fetched_at)
+                yield from self.article_links(stored)
+                return
+            # A page captured before but never archived (a crawl killed in between): it is
+            # current, so the stored capture is extracted as if it had just been fetched.
+            response = stored
+            capture_id = response.meta[VALIDATED_META]
+            fetched_at = self.session.archive.capture(capture_id)["fetched_at"]
         url = canonicalize(response.url)
         aliases = [(canonicalize(u), "redirect") for u in response.meta.get("redirect_urls", [])]
         yield ArticlePage(
             url=url,
             body=response.body,
-            fetched_at=capture.get("fetched_at") or datetime.now(UTC).isoformat(),
-            capture_id=capture.get("id"),
+            fetched_at=fetched_at,
+            capture_id=capture_id,
             post_id=response.meta.get("post_id") or page_post_id(response),
             aliases=[(alias, kind) for alias, kind in aliases if alias != url],
             source=response.meta.get("source", ""),
             expected=response.meta.get("expected", True),
         )
+        yield from self.article_links(response)
+
+    def article_links(self, response: Response) -> Iterator[scrapy.Request]:
+        """The listings and articles an article page leads to."""
         if not isinstance(response, TextResponse):
             return
         yield from self.follow_listings(response)  # its section, tag and author pages
@@ -497,7 +823,29 @@ class OutletSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         kind, message, capture_id = describe_failure(failure)
+        error = failure.value
+        if (
+            isinstance(error, HttpError)
+            and error.response.status in (404, 410)
+            and request.meta.get("kind") == "article"
+            and self.mark_gone(request.url, error.response, capture_id)
+        ):
+            return
         record_error(self.crawler, self.session, request.url, kind, message, capture_id)
+
+    def mark_gone(self, url: str, response: Response, capture_id: int | None) -> bool:
+        """A 404/410 for an archived article at its own URL: mark it gone (its rows stay).
+        False when the URL is no archived article's."""
+        known = self.session.archive.known_article(url)
+        if known is None or known["url"] != canonicalize(url):
+            return False
+        at = (response.meta.get(CAPTURE_META) or {}).get("fetched_at")
+        if self.session.archive.mark_gone(
+            known["id"], at or datetime.now(UTC).isoformat(), capture_id
+        ):
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(ARTICLES_GONE)
+        return True
 
 
 def bootstrap_data(response: TextResponse) -> dict[str, Any]:
