@@ -165,3 +165,11 @@ def test_a_ten_megabyte_page():
     assert article.word_count > 600 * 12
     teasers = extract_listing(big, "https://responsiblestatecraft.org/harbor-talks/")
     assert len(teasers) == 6_001
+
+
+def test_a_page_padded_by_a_ten_megabyte_comment_keeps_its_article():
+    page = (GOLDEN / "rm-full.html").read_text(encoding="utf-8")
+    padded = page.replace("<main>", "<!--" + "padding " * 1_400_000 + "--><main>", 1)
+    assert len(padded) > 10_000_000
+    article = extract_or_refuse(padded.encode())
+    assert article is not None and article.word_count == 117

@@ -15,7 +15,7 @@ import lxml.html
 from charset_normalizer import from_bytes
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.utils import load_html
+from trafilatura.utils import repair_faulty_html
 
 
 class NotAnArticle(Exception):
@@ -37,6 +37,14 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-
 # HTML's encoding rules: these labels mean Windows-1252 in every browser.
 _LATIN1_LABELS = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "ascii", "us-ascii"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+# trafilatura's parser settings, plus huge_tree: libxml2 otherwise stops at a text node over
+# 10 MB (a page padded by a giant comment or inline script loses everything after it)
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False,
+    remove_comments=True,
+    remove_pis=True,
+    huge_tree=True,
+)
 
 
 def declared_charset(data: bytes) -> str | None:
@@ -75,7 +83,11 @@ def parse_html(html: str | bytes) -> HtmlElement:
     text = _XML_DECLARATION.sub("", text, count=1)
     if not text.strip():
         raise NotAnArticle("empty page")
-    tree = load_html(text)
+    text = repair_faulty_html(text, text[:50].lower())
+    try:
+        tree = lxml.html.fromstring(text, parser=_PARSER)
+    except (etree.ParserError, ValueError) as err:
+        raise NotAnArticle(f"not an HTML page ({err})") from err
     if tree is None or len(tree) == 0:
         raise NotAnArticle("not an HTML page")
     if tree.tag != "html":  # a fragment: give it a document around it, as browsers do
