@@ -52,5 +52,11 @@ browser-deps:
 docs: install
 	$(BIN)/python -m cogapp -r README.md
 
+# `make bench`: throughput, cost and memory on a 5,000-article mirror against the extraction
+# limit and trafilatura's command line (issue 9); a table, and JSON under archive/bench/.
+# BENCH_ARGS="--articles 1000 --small 200" for a shorter run.
+bench: install
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) archive/*.db archive/warc archive/snapshots archive/bench
