@@ -438,10 +438,11 @@ async def _article_page(datasette: Datasette, database: str, pks: str) -> dict[s
         for item in items:
             via = urllib.parse.urlencode({VIA_ARG: via_value(link_table, column, item["id"])})
             item["articles_url"] = f"{articles_url}?{via}"
-    if article["capture_id"] is not None:
-        article["capture_url"] = datasette.urls.row(
-            database, "captures", str(article["capture_id"])
-        )
+    for column in ("capture_id", "gone_capture_id"):
+        if article.get(column) is not None:
+            article[column.replace("_id", "_url")] = datasette.urls.row(
+                database, "captures", str(article[column])
+            )
     article["links_url"] = (
         f"{datasette.urls.table(database, 'links')}?article_id={article_id}&_sort=position"
     )
