@@ -58,5 +58,9 @@ docs: install
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
+# Body F1 vs plain trafilatura on ../shared/bench, structured-data fill rates, cost vs bare_extraction.
+bench-extract: install
+	$(BIN)/python benchmarks/bench_extract.py
+
 clean:
 	rm -rf $(VENV) archive/*.db archive/warc archive/snapshots archive/bench

@@ -12,7 +12,7 @@ from lxml import etree
 from qiosk_scraper.article import Link
 from qiosk_scraper.extract.body import blocks_from_xml
 from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
-from qiosk_scraper.extract.dates import disagree, parse_iso, parse_shown
+from qiosk_scraper.extract.dates import disagree, parse_shown, parse_timestamp
 from qiosk_scraper.extract.page import NotAnArticle, decode_html, parse_html
 from qiosk_scraper.extract.structured import linked_data, meta_tags
 
@@ -57,12 +57,32 @@ def test_lead_credit_lines_are_recognised_in_both_spellings():
     assert not is_lead_credit_line("The top photo credit goes to")
 
 
-def test_iso_dates_keep_their_zone_and_naive_ones_are_new_york():
-    assert parse_iso("2024-12-06T17:05:00Z") == datetime(2024, 12, 6, 17, 5, tzinfo=UTC)
-    naive = parse_iso("2024-12-06T12:00:00")
+def test_structured_timestamps_keep_their_zone_and_naive_ones_are_new_york():
+    assert parse_timestamp("2024-12-06T17:05:00Z") == datetime(2024, 12, 6, 17, 5, tzinfo=UTC)
+    naive = parse_timestamp("2024-12-06T12:00:00")
     assert naive is not None and naive.astimezone(UTC).hour == 17
-    assert parse_iso("yesterday") is None
-    assert parse_iso(None) is None
+    assert parse_timestamp(None) is None
+    assert parse_timestamp("0001-01-01T00:00:00+05:00") is None  # out of range in UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "19 Nov 2019 07:09 GMT",
+        "Tue, 19 Nov 2019 01:09:00 -0600",
+        "November 19, 2019, 02:09 AM EST",
+        "Tue Nov 19 2019 07:09:00 GMT+0000",
+    ],
+)
+def test_structured_timestamps_written_otherwise_are_read_too(text):
+    moment = parse_timestamp(text)
+    assert moment is not None
+    assert moment.astimezone(UTC) == datetime(2019, 11, 19, 7, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2 days ago", "Nov 2019", "soon"])
+def test_relative_or_partial_structured_timestamps_are_refused(text):
+    assert parse_timestamp(text) is None  # relative ones would read the clock
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,13 @@ from qiosk_scraper.article import Article, Author, Image, count_words, iso_utc
 from qiosk_scraper.extract import markup
 from qiosk_scraper.extract.body import Body, container_body, page_body
 from qiosk_scraper.extract.credits import split_credit
-from qiosk_scraper.extract.dates import OUTLET_ZONE, ShownDate, disagree, parse_iso, parse_shown
+from qiosk_scraper.extract.dates import (
+    OUTLET_ZONE,
+    ShownDate,
+    disagree,
+    parse_shown,
+    parse_timestamp,
+)
 from qiosk_scraper.extract.dom import absolute, canonical, image_src
 from qiosk_scraper.extract.page import NotAnArticle, parse_html
 from qiosk_scraper.extract.structured import LinkedData, MetaTags, linked_data, meta_tags
@@ -274,8 +280,8 @@ def _published(page: _Page) -> datetime | None:
     shown, _ = _shown(page)
     structured = page.pick(
         "published",
-        ("json-ld", lambda: parse_iso(page.ld.date_published if page.ld else None)),
-        ("meta", lambda: parse_iso(page.meta.get("article:published_time"))),
+        ("json-ld", lambda: parse_timestamp(page.ld.date_published if page.ld else None)),
+        ("meta", lambda: parse_timestamp(page.meta.get("article:published_time"))),
     )
     if structured is not None:
         if shown is not None and disagree(structured, shown):
@@ -296,8 +302,8 @@ def _modified(page: _Page, published: datetime | None) -> str | None:
     _, shown = _shown(page)
     modified = page.pick(
         "modified",
-        ("json-ld", lambda: parse_iso(page.ld.date_modified if page.ld else None)),
-        ("meta", lambda: parse_iso(page.meta.get("article:modified_time"))),
+        ("json-ld", lambda: parse_timestamp(page.ld.date_modified if page.ld else None)),
+        ("meta", lambda: parse_timestamp(page.meta.get("article:modified_time"))),
         ("dateparser", lambda: shown.moment if shown else None),
     )
     if modified is None or (published is not None and iso_utc(modified) == iso_utc(published)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -22,11 +23,12 @@ _RELATIVE = re.compile(
 )
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PREFIX = re.compile(r"^(?:last\s+)?(?:updated|modified|published|posted)(?:\s+on)?\s*:?\s*", re.I)
-_DATEPARSER_SETTINGS = {
+_DATEPARSER_SETTINGS: dict[str, Any] = {
     "TIMEZONE": "America/New_York",
     "RETURN_AS_TIMEZONE_AWARE": True,
     "PREFER_DAY_OF_MONTH": "first",
     "REQUIRE_PARTS": ["day", "month", "year"],
+    "PARSERS": ["timestamp", "custom-formats", "absolute-time"],
 }
 
 
@@ -42,13 +44,17 @@ class ShownDate:
         return self.moment.astimezone(OUTLET_ZONE).date()
 
 
-def parse_iso(value: str | None) -> datetime | None:
-    """An ISO 8601 timestamp as an aware datetime (zone-less values are New York time)."""
+def parse_timestamp(value: str | None) -> datetime | None:
+    """A structured timestamp as an aware datetime: ISO 8601 as the outlet writes it, else any
+    other written form found in the wild ("19 Nov 2019 07:09 GMT", RFC 2822) through
+    dateparser. Zone-less values are New York time."""
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment: datetime | None = datetime.fromisoformat(value.strip())
     except ValueError:
+        moment = _dateparser(value)
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=OUTLET_ZONE)
@@ -57,6 +63,16 @@ def parse_iso(value: str | None) -> datetime | None:
     except OverflowError:  # year 1 or 9999 pushed out of range by its offset
         return None
     return moment
+
+
+def _dateparser(text: str) -> datetime | None:
+    """dateparser on absolute forms only: relative ones ("yesterday") would read the clock."""
+    if len(text) > 80:
+        return None
+    try:
+        return dateparser.parse(text, languages=["en"], settings=_DATEPARSER_SETTINGS)
+    except (ValueError, OverflowError, TypeError):  # dateparser's own failures on odd input
+        return None
 
 
 def parse_shown(text: str | None, fetched_at: datetime) -> ShownDate | None:
@@ -71,10 +87,7 @@ def parse_shown(text: str | None, fetched_at: datetime) -> ShownDate | None:
         unit = relative.group("unit")[0].lower()
         delta = timedelta(seconds=int(relative.group("n")) * _UNIT_SECONDS[unit])
         return ShownDate(_aware(fetched_at) - delta, exact=True)
-    try:
-        moment = dateparser.parse(text, languages=["en"], settings=_DATEPARSER_SETTINGS)
-    except (ValueError, OverflowError, TypeError):  # dateparser's own failures on odd input
-        return None
+    moment = _dateparser(text)
     if moment is None:
         return None
     day = moment.date()
