@@ -216,6 +216,10 @@ def measure(argv: Sequence[str], log: Path, *, cwd: Path | None = None, timeout:
         timer.start()
         try:
             _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # interrupted: the command must not outlive the bench
+            _kill_group(process.pid)
+            process.wait()
+            raise
         finally:
             timer.cancel()
             done.set()
@@ -272,7 +276,7 @@ class Server:
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:
@@ -752,7 +756,8 @@ def git_state() -> dict[str, Any]:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    commit = git("rev-parse", "HEAD") or os.environ.get("QIOSK_BENCH_COMMIT")  # or an export's
+    return {"commit": commit or None, "dirty": bool(git("status", "--porcelain"))}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -771,6 +776,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     bench = Bench(args.articles, args.small, args.seed, args.queries, work, args.timeout)
     load_before = os.getloadavg()
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(f"bench: stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminated)  # clean up the servers and commands on the way out
     try:
         bench.run()
     except BenchError as error:
