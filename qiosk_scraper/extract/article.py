@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TypeVar
 
 from htmldate import find_date
 from lxml.html import HtmlElement
+from trafilatura import extract_metadata
 from trafilatura.settings import Document
 
 from qiosk_scraper.article import Article, Author, Image, count_words, iso_utc
 from qiosk_scraper.extract import markup
-from qiosk_scraper.extract.body import Body, container_body, page_body
+from qiosk_scraper.extract.body import Body, container_body, date_params, page_body
 from qiosk_scraper.extract.credits import split_credit
 from qiosk_scraper.extract.dates import (
     OUTLET_ZONE,
@@ -49,6 +51,14 @@ class _Page:
     provenance: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     trafilatura: Document | None = None
+
+    @cached_property
+    def shown(self) -> tuple[ShownDate | None, ShownDate | None]:
+        """Published and updated dates as the page shows them."""
+        if self.post is None:
+            return None, None
+        published, modified = markup.shown_dates(self.post)
+        return parse_shown(published, self.fetched_at), parse_shown(modified, self.fetched_at)
 
     def pick(self, name: str, *layers: tuple[str, Callable[[], T | None]]) -> T | None:
         """The first non-empty value among ``layers`` (tried in order), its layer recorded."""
@@ -84,6 +94,8 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
     if count_words(body.text) == 0:
         raise NotAnArticle("no body text")
     published = _published(page)
+    if body.links:
+        page.provenance["links"] = page.provenance["body"]
     article = Article(
         url=_url(page),
         title=title,
@@ -97,7 +109,10 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
         body=body.text,
         images=_images(page, body),
         links=body.links,
-        provenance=page.provenance,
+        provenance={
+            **page.provenance,
+            **({"links": page.provenance["body"]} if body.links else {}),
+        },
         warnings=page.warnings,
     )
     return article
@@ -120,7 +135,7 @@ def _body(page: _Page) -> Body:
     if container is not None:
         page.provenance["body"] = "markup+trafilatura"
         return container_body(container, page.url, extra)
-    body, document = page_body(page.tree, page.url, extra)
+    body, document = page_body(page.tree, page.url, page.fetched_at, extra)
     page.trafilatura = document
     page.provenance["body"] = "trafilatura"
     return body
@@ -269,15 +284,8 @@ def _fallback_field(page: _Page, name: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _shown(page: _Page) -> tuple[ShownDate | None, ShownDate | None]:
-    if page.post is None:
-        return None, None
-    published, modified = markup.shown_dates(page.post)
-    return parse_shown(published, page.fetched_at), parse_shown(modified, page.fetched_at)
-
-
 def _published(page: _Page) -> datetime | None:
-    shown, _ = _shown(page)
+    shown, _ = page.shown
     structured = page.pick(
         "published",
         ("json-ld", lambda: parse_timestamp(page.ld.date_published if page.ld else None)),
@@ -299,7 +307,7 @@ def _published(page: _Page) -> datetime | None:
 
 def _modified(page: _Page, published: datetime | None) -> str | None:
     """The last update, None when absent or equal to the publication."""
-    _, shown = _shown(page)
+    _, shown = page.shown
     modified = page.pick(
         "modified",
         ("json-ld", lambda: parse_timestamp(page.ld.date_modified if page.ld else None)),
@@ -332,7 +340,8 @@ def _images(page: _Page, body: Body) -> list[Image]:
     hero, hero_credit = markup.hero_image(page.post) if page.post is not None else (None, None)
     caption, credit = split_credit(hero_credit or body.lead_credit)
     lead: Image | None = None
-    src = absolute(page.url, image_src(hero) or "") if hero is not None else None
+    src = image_src(hero) if hero is not None else None
+    src = absolute(page.url, src) if src else None
     if hero is not None and src:
         lead = Image(src, hero.get("alt") or "", caption, credit, lead=True)
         page.provenance["images"] = "markup"
@@ -343,16 +352,13 @@ def _images(page: _Page, body: Body) -> list[Image]:
             ("json-ld", lambda: page.ld.image if page.ld else None),
         )
         fallback = absolute(page.url, fallback) if fallback else None
-        if fallback:
-            lead = Image(fallback, "", caption, credit, lead=True)
+        if fallback:  # the hero, when marked up without a usable source, still gives its alt
+            alt = hero.get("alt") or "" if hero is not None else ""
+            lead = Image(fallback, alt, caption, credit, lead=True)
     if body.images:
         page.provenance.setdefault("images", "markup")
     return ([lead] if lead else []) + body.images
 
 
 def _trafilatura_metadata(tree: HtmlElement, url: str, fetched_at: datetime) -> Document | None:
-    from trafilatura import extract_metadata
-
-    max_date = fetched_at.strftime("%Y-%m-%d")
-    params = {"original_date": True, "extensive_search": False, "max_date": max_date}
-    return extract_metadata(tree, url, params)
+    return extract_metadata(tree, url, date_params(fetched_at))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -210,7 +212,7 @@ def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] =
     root = lxml.html.Element("html")
     article = etree.SubElement(etree.SubElement(root, "body"), "article")
     article.append(clone)
-    document = _trafilatura(root, fast=True, url=None, with_metadata=False)
+    document = _trafilatura(root, fast=True, url=None, metadata=None)
     body = blocks_from_xml(document.body if document is not None else None, extra)
     body.images = images
     body.lead_credit = body.lead_credit or lead_credit
@@ -218,8 +220,9 @@ def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] =
 
 
 def _trafilatura(
-    tree: etree._Element, *, fast: bool, url: str | None, with_metadata: bool
+    tree: etree._Element, *, fast: bool, url: str | None, metadata: dict[str, Any] | None
 ) -> Document | None:
+    """trafilatura's extraction; ``metadata``: extract it too, with these htmldate settings."""
     result = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -227,17 +230,23 @@ def _trafilatura(
         include_comments=False,
         include_tables=True,
         include_links=True,
-        with_metadata=with_metadata,
+        with_metadata=metadata is not None,
+        date_extraction_params=metadata,
     )
     return result if isinstance(result, Document) else None
 
 
+def date_params(fetched_at: datetime) -> dict[str, Any]:
+    """htmldate settings bounded by the fetch day (htmldate would otherwise read the clock)."""
+    return {"original_date": True, "extensive_search": False, "max_date": f"{fetched_at:%Y-%m-%d}"}
+
+
 def page_body(
-    tree: HtmlElement, url: str, extra: Iterable[str] = ()
+    tree: HtmlElement, url: str, fetched_at: datetime, extra: Iterable[str] = ()
 ) -> tuple[Body, Document | None]:
     """The body of a page without the outlet's body container: trafilatura on the whole page
     (it copies the tree), with its metadata as the fallback layer."""
-    document = _trafilatura(tree, fast=False, url=url, with_metadata=True)
+    document = _trafilatura(tree, fast=False, url=url, metadata=date_params(fetched_at))
     body = blocks_from_xml(document.body if document is not None else None, extra)
     return body, document
 
