@@ -391,6 +391,19 @@ class Archive:
     def close(self) -> None:
         self.db.close()
 
+    def check_integrity(self) -> None:
+        """Raise ArchiveError when SQLite finds the file damaged (``PRAGMA quick_check``: every
+        page read once), so nothing is written into a damaged archive."""
+        try:
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as error:
+            problems = [str(error)]
+        if problems != ["ok"]:
+            raise ArchiveError(
+                f"{self.path}: the archive is damaged ({problems[0]}); restore it from a copy "
+                "or a snapshot before writing to it"
+            )
+
     @property
     def folder(self) -> Path:
         """The database's folder: WARC paths in ``captures`` are relative to it."""

@@ -579,19 +579,23 @@ def check_archive(db_path: Path, *, live: bool) -> None:
 
 def table_names(database: Database) -> set[str]:
     """Tables and views of a served database, read through Datasette's own read-only
-    (``mode=ro``) or immutable connection."""
+    (``mode=ro``) or immutable connection; ServeError when SQLite finds the file damaged."""
     conn = database.connect()
     try:
-        return {
+        names = {
             name
             for (name,) in conn.execute(
                 "select name from sqlite_master where type in ('table', 'view')"
             )
         }
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
     except sqlite3.DatabaseError as error:
         raise ServeError(f"{database.path}: not a readable SQLite file ({error})") from error
     finally:
         conn.close()
+    if problems != ["ok"]:  # every page read once: a damaged file is refused, not half served
+        raise ServeError(f"{database.path}: the archive is damaged ({problems[0]})")
+    return names
 
 
 def build_datasette(

@@ -36,6 +36,7 @@ def coverage_command(db: Path, crawl_id: int | None, limit: int) -> None:
     """
     try:
         with Archive(db) as archive:
+            archive.check_integrity()
             report = coverage(archive, crawl_id)
     except (ArchiveError, CoverageError) as error:
         raise click.ClickException(str(error)) from error

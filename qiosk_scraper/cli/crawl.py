@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import main
+from qiosk_scraper.cli import http_url, main
 from qiosk_scraper.crawl import (
     DEFAULT_DB,
     DEFAULT_SITE,
@@ -32,7 +32,9 @@ def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 
 @main.command("crawl")
-@click.option("--site", default=DEFAULT_SITE, show_default=True, help="Site to archive.")
+@click.option(
+    "--site", default=DEFAULT_SITE, show_default=True, callback=http_url, help="Site to archive."
+)
 @click.option(
     "--db",
     default=DEFAULT_DB,
@@ -95,7 +97,8 @@ def crawl_command(
     Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
     """
     try:  # a bad database path or a busy archive fails here, in one line, before any request
-        Archive(db).close()
+        with Archive(db) as archive:
+            archive.check_integrity()
         CrawlLock(db).release()
     except (ArchiveError, ArchiveBusy, OSError) as error:
         raise click.ClickException(str(error)) from error

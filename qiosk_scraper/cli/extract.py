@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import main
+from qiosk_scraper.cli import http_url, main
 from qiosk_scraper.evaluate import EXACT_FIELDS, EvalError, evaluate, find_cases
 from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
 from qiosk_scraper.extract.page import parse_html
@@ -53,7 +53,9 @@ def _canonical(data: bytes) -> str:
 
 @main.command("extract")
 @click.argument("page")
-@click.option("--url", help="URL the page was fetched from (default: its canonical link).")
+@click.option(
+    "--url", callback=http_url, help="URL the page was fetched from (default: its canonical link)."
+)
 @click.option("--fetched-at", help="ISO 8601 fetch time, for relative dates (default: now).")
 def extract_command(page: str, url: str | None, fetched_at: str | None) -> None:
     """Print the article record of one saved page as JSON.
@@ -73,7 +75,12 @@ def extract_command(page: str, url: str | None, fetched_at: str | None) -> None:
 
 @main.command("listing")
 @click.argument("page")
-@click.option("--url", required=True, help="URL the listing (or load-more JSON) came from.")
+@click.option(
+    "--url",
+    required=True,
+    callback=http_url,
+    help="URL the listing (or load-more JSON) came from.",
+)
 def listing_command(page: str, url: str) -> None:
     """Print the teasers of a section, tag, author or home page (or load-more JSON) as JSON lines.
 

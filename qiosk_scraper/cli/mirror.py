@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import main
+from qiosk_scraper.cli import http_url, main
 from qiosk_scraper.mirror import (
     KINDS,
     FaultPlan,
@@ -45,7 +45,13 @@ def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 @mirror.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @click.option("--articles", default=120, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--edition", default=1, show_default=True, type=int, help="1 or a later state.")
@@ -93,7 +99,7 @@ def serve(
 
 @mirror.command("build")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True)
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, callback=http_url)
 @click.option("--articles", default=120, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--edition", default=1, show_default=True, type=int)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.archive import ArchiveError
+from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.cli import main
 from qiosk_scraper.crawl import DEFAULT_DB
 from qiosk_scraper.reextract import reextract
@@ -42,6 +42,8 @@ def reextract_command(db: Path, workers: int | None) -> None:
             sys.stderr.flush()
 
     try:
+        with Archive(db) as archive:
+            archive.check_integrity()
         result = reextract(db, workers=workers, progress=progress)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error

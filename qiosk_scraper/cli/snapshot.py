@@ -69,6 +69,8 @@ def verify_command(directory: Path) -> None:
 
     Example: qiosk snapshot verify archive/snapshots/demo
     """
+    if not directory.is_dir():
+        raise click.ClickException(f"{directory}: no such snapshot directory")
     problems = verify_snapshot(directory)
     for problem in problems:
         click.echo(str(problem), err=True)
