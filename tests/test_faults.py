@@ -77,6 +77,12 @@ def test_a_crawl_under_every_fault_archives_what_was_served_correctly(tmp_path: 
             assert (error["capture_id"] is None) == (error["kind"] in unanswered), error
         assert crawl_row["stats"]["qiosk/errors"] == len(archive.errors(1))
 
+        # Extracting again from WARC (the raw bytes: cp1252 where it was) gives the same records.
+        from qiosk_scraper.reextract import reextract
+
+        again = reextract(db, workers=1)
+        assert (again.articles, again.changed, again.failures) == (len(urls), 0, {})
+
         # Refused answers are kept as received in WARC all the same.
         assert warc_problems(archive) == []
         statuses = {
