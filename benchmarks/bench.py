@@ -6,8 +6,10 @@ Every figure comes from a public command run as its own process, measured from o
 - wall time: from the process start to its exit (start-up included, as a user waits for it);
 - CPU seconds: ``os.wait4``'s rusage of the process (user + system, its reaped children
   included, so a process pool's workers count);
-- peak RSS: the larger of the process's ``ru_maxrss`` and the peak, sampled every 0.1 s from
-  ``/proc``, of the RSS summed over the process and its descendants (a pool's workers add up).
+- peak RSS: the larger of the process's own high-water mark (``VmHWM``) and the peak of the RSS
+  summed over the process and its descendants (a pool's workers add up), both read from
+  ``/proc`` every 0.1 s. Not ``ru_maxrss``: Linux carries the parent's high-water mark across
+  fork and exec, so a child started by a big bench process would report the bench's.
 
 Steps, in order: start ``qiosk mirror serve --articles N --port 0``; read its sitemaps and fetch
 every article page once; the limit (``trafilatura.bare_extraction`` with its defaults over those
@@ -81,6 +83,7 @@ FIGURES = (
     "limit_cores",
     "limit_articles_per_s",
     "crawl_fraction_of_limit",
+    "crawl_cpu_efficiency",
     "peer_seconds",
     "peer_articles",
     "peer_articles_per_s",
@@ -93,6 +96,8 @@ FIGURES = (
     "reextract_articles_per_s",
     "reextract_cpu_s",
     "reextract_fraction_of_limit",
+    "reextract_cpu_efficiency",
+    "reextract_cores_used",
     "snapshot_seconds",
     "snapshot_bytes",
     "archive_bytes",
@@ -101,6 +106,7 @@ FIGURES = (
     "fts_p50_ms",
     "fts_p95_ms",
     "fts_max_ms",
+    "fts_bare_p95_ms",
     "small_crawl_articles",
     "small_crawl_peak_rss_mb",
     "rss_growth",
@@ -148,11 +154,12 @@ def _proc_tree(pid: int) -> list[int]:
     return pids
 
 
-def _rss_kb(pid: int) -> int:
+def _memory_kb(pid: int, field: str = "VmRSS") -> int:
+    """``VmRSS`` (or ``VmHWM``) of a process in kB; 0 once it is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -177,14 +184,14 @@ class Run:
     returncode: int
     wall_s: float
     cpu_s: float
-    maxrss_kb: int
+    hwm_kb: int
     tree_peak_kb: int
     timed_out: bool = False
     log: str = ""
 
     @property
     def peak_rss_mb(self) -> float:
-        return max(self.maxrss_kb, self.tree_peak_kb) / 1024
+        return max(self.hwm_kb, self.tree_peak_kb) / 1024
 
 
 def measure(argv: Sequence[str], log: Path, *, cwd: Path | None = None, timeout: float) -> Run:
@@ -196,13 +203,14 @@ def measure(argv: Sequence[str], log: Path, *, cwd: Path | None = None, timeout:
             list(argv), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=cwd, env=child_env(), start_new_session=True,
         )  # fmt: skip
-        peak = 0
+        peak = hwm = 0
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, hwm
             while not done.wait(0.1):
-                peak = max(peak, sum(_rss_kb(p) for p in _proc_tree(process.pid)))
+                hwm = max(hwm, _memory_kb(process.pid, "VmHWM"))
+                peak = max(peak, sum(_memory_kb(p) for p in _proc_tree(process.pid)))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -232,7 +240,7 @@ def measure(argv: Sequence[str], log: Path, *, cwd: Path | None = None, timeout:
         returncode=process.returncode,
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        maxrss_kb=usage.ru_maxrss,
+        hwm_kb=hwm,
         tree_peak_kb=peak,
         timed_out=fired.is_set(),
         log=str(log),
@@ -506,11 +514,17 @@ def search_words(db: Path, count: int) -> list[str]:
     return queries
 
 
-def fts_latency(base: str, queries: list[str]) -> dict[str, Any]:
-    """Each query once against the JSON API of the articles table (after 3 untimed ones)."""
+BARE = {"_nofacet": "1", "_nocount": "1", "_nosuggest": "1"}
 
-    def ask(query: str) -> tuple[float, int]:
-        url = f"{base}/archive/articles.json?" + urllib.parse.urlencode({"_search": query})
+
+def fts_latency(base: str, queries: list[str]) -> dict[str, Any]:
+    """Each query once against the JSON API of the articles table (after 3 untimed ones), as
+    served; then again without facets, total count and facet suggestions (``fts_bare_*``), to
+    tell the search from what the table page computes around it."""
+
+    def ask(query: str, extra: dict[str, str] | None = None) -> tuple[float, int]:
+        params = {"_search": query, **(extra or {})}
+        url = f"{base}/archive/articles.json?" + urllib.parse.urlencode(params)
         started = time.perf_counter()
         body = get(url)
         elapsed = (time.perf_counter() - started) * 1000
@@ -522,15 +536,23 @@ def fts_latency(base: str, queries: list[str]) -> dict[str, Any]:
     for query in queries[:3]:
         ask(query)
     timings, hits = zip(*(ask(q) for q in queries), strict=True)
+    bare = sorted(ask(q, BARE)[0] for q in queries)
     ordered = sorted(timings)
     return {
         "fts_queries": len(queries),
         "fts_p50_ms": statistics.median(ordered),
-        "fts_p95_ms": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "fts_p95_ms": percentile(ordered, 0.95),
         "fts_max_ms": ordered[-1],
+        "fts_bare_p50_ms": statistics.median(bare),
+        "fts_bare_p95_ms": percentile(bare, 0.95),
         "fts_queries_with_hits": sum(1 for h in hits if h),
         "fts_query_list": queries,
     }
+
+
+def percentile(ordered: Sequence[float], share: float) -> float:
+    """The nearest-rank value at ``share`` of sorted ``ordered``."""
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def reextract_available() -> bool:
@@ -602,6 +624,7 @@ class Bench:
             f["crawl_cpu_s_per_article"] = run.cpu_s / max(1, counts["articles"])
             f["crawl_peak_rss_mb"] = run.peak_rss_mb
             f["crawl_fraction_of_limit"] = f["crawl_articles_per_s"] / f["limit_articles_per_s"]
+            f["crawl_cpu_efficiency"] = f["limit_cpu_s_per_article"] / f["crawl_cpu_s_per_article"]
             if counts["articles"] < self.articles:
                 self.notes.append(f"the crawl archived {counts['articles']} of {self.articles}")
 
@@ -643,6 +666,10 @@ class Bench:
             f["reextract_seconds"] = run.wall_s
             f["reextract_articles_per_s"] = f["crawl_articles"] / run.wall_s
             f["reextract_cpu_s"] = run.cpu_s
+            f["reextract_cpu_efficiency"] = f["limit_cpu_s_per_article"] / (
+                run.cpu_s / f["crawl_articles"]
+            )
+            f["reextract_cores_used"] = run.cpu_s / run.wall_s
             f["reextract_fraction_of_limit"] = (
                 f["reextract_articles_per_s"] / f["limit_articles_per_s"]
             )
@@ -711,6 +738,7 @@ def table(bench: Bench, goals: dict[str, dict[str, Any]]) -> str:
         ("  CPU s per article", num(f["limit_cpu_s_per_article"], ".4f"), "", ""),
         ("  crawl / limit", num(f["crawl_fraction_of_limit"], ".0%"),
          *goal("crawl_fraction_of_limit")),
+        ("  CPU s per article, limit / ours", num(f["crawl_cpu_efficiency"], ".0%"), "", ""),
         ("peer: trafilatura CLI", "", "", ""),
         ("  articles/s", num(f["peer_articles_per_s"], ",.1f"), "", ""),
         ("  records", num(f["peer_articles"], ","), "", ""),
@@ -724,6 +752,9 @@ def table(bench: Bench, goals: dict[str, dict[str, Any]]) -> str:
         ("  articles/s", num(f["reextract_articles_per_s"], ",.1f"), "", ""),
         ("  reextract / limit", num(f["reextract_fraction_of_limit"], ".0%"),
          *goal("reextract_fraction_of_limit")),
+        ("  CPU s per article, limit / ours", num(f["reextract_cpu_efficiency"], ".0%"),
+         "", ""),
+        ("  cores busy (CPU s / wall s)", num(f["reextract_cores_used"], ".2f"), "", ""),
         ("qiosk snapshot export --with-warc", "", "", ""),
         ("  seconds", num(f["snapshot_seconds"], ",.1f", " s"), "", ""),
         ("  snapshot / archive size",
@@ -732,6 +763,7 @@ def table(bench: Bench, goals: dict[str, dict[str, Any]]) -> str:
         (f"full-text search, {f['fts_queries']} queries", "", "", ""),
         ("  p50", num(f["fts_p50_ms"], ",.1f", " ms"), "", ""),
         ("  p95", num(f["fts_p95_ms"], ",.1f", " ms"), *goal("fts_p95_ms")),
+        ("  p95 without facets and count", num(f["fts_bare_p95_ms"], ",.1f", " ms"), "", ""),
         ("memory growth", "", "", ""),
         (f"  peak RSS, {bench.small:,} articles", num(f["small_crawl_peak_rss_mb"], ",.0f", " MB"),
          "", ""),
