@@ -187,7 +187,8 @@ def serving(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[st
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, headers, body = routes.get(self.path, (404, {}, b"not here"))
+            path = self.path if self.path in routes else self.path.split("?")[0]
+            status, headers, body = routes.get(path, (404, {}, b"not here"))
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -263,3 +264,25 @@ def test_a_crawl_keeps_the_caps_and_refuses_broken_codings(tmp_path: Path) -> No
     assert "169.254.169.254" in errors["/moved/"][1]
     # Only the codings the guard checks whole are asked for.
     assert {h.get_header("Accept-Encoding") for h in requests} == {"gzip, deflate"}
+
+
+def test_a_page_the_spider_cannot_read_is_an_error_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    site = Site(articles=60, seed=6)
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+    with serving(routes) as base:
+        home = site.respond("/", base).body
+        assert b'data-has-more="true"' in home  # the home page asks for a load-more page
+        routes["/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, home)
+        broken = b'{"has_more": true, "posts_by_source": {'  # cut JSON
+        routes["/res/load_more_posts/data.js"] = (200, {"Content-Type": "text/javascript"}, broken)
+        db = tmp_path / "qiosk.db"
+        crawl_with_settings({"site": base, "db": str(db), "delay": 0, "sources": "home"}, {})
+    with Archive(db) as archive:
+        crawl = archive.crawl(1)
+        [error] = [e for e in archive.errors() if e["kind"] == "parse_error"]
+    assert crawl["status"] == "finished"
+    assert error["url"].startswith(base + "/res/load_more_posts/data.js?")
+    assert "parse_load_more: JSONDecodeError" in error["message"]
+    assert error["capture_id"] is not None
+    assert crawl["stats"]["qiosk/errors/parse_error"] == 1
+    assert "spider_exceptions/JSONDecodeError" not in crawl["stats"]
