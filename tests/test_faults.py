@@ -67,6 +67,8 @@ def test_a_crawl_under_every_fault_archives_what_was_served_correctly(tmp_path: 
         for path in expected:
             for error in found[path]:
                 assert error["message"], error
+        throttled = [e["message"] for p in expected for e in found[p] if e["kind"] == "http_429"]
+        assert throttled == ["429 answer with Retry-After; retry 1 of 4 in 1 s"] * 2  # as asked
         retried = [e for p in expected for e in found[p] if "; retry " in e["message"]]
         transient = sum(f.failures or 0 for f in plan.faults if f.kind in ("http_500", "http_503"))
         assert len(retried) >= transient + 2  # + the 429s' Retry-After, the timeout, reset, cut
