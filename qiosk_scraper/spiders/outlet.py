@@ -49,6 +49,7 @@ changed; ``refresh`` (``-a refresh=1``) turns all of this off and fetches everyt
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -63,6 +64,7 @@ from lxml import etree
 from protego import Protego
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.dupefilters import BaseDupeFilter
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Headers, Response, TextResponse
 from scrapy.responsetypes import responsetypes
@@ -121,6 +123,12 @@ _MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 VALIDATED_META = "qiosk_validated"  # request.meta: the capture whose validators were sent
 KNOWN_META = "qiosk_known_article"  # request.meta: id of the archived article requested again
 _DISCOVERY_BATCH = 500  # (url, source) pairs kept in memory before they are written
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical(url: str) -> str:
+    """:func:`canonicalize`, remembered: every page repeats the same navigation links."""
+    return canonicalize(url)
 
 
 class SpiderArgumentError(ValueError):
@@ -251,6 +259,7 @@ class OutletSpider(scrapy.Spider):
     # A conditional request's 304 reaches the callbacks, which read the stored capture back.
     handle_httpstatus_list: ClassVar[list[int]] = [304]
     session: CrawlSession
+    dupefilter: BaseDupeFilter
 
     def __init__(
         self,
@@ -267,7 +276,7 @@ class OutletSpider(scrapy.Spider):
         parts = urlsplit(site)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SpiderArgumentError(f"site={site!r}: expected an http(s) URL")
-        self.site = canonicalize(f"{parts.scheme}://{parts.netloc}").rstrip("/")
+        self.site = _canonical(f"{parts.scheme}://{parts.netloc}").rstrip("/")
         super().__init__(**kwargs)
         self.allowed_domains = [parts.hostname]
         self.db = db
@@ -305,6 +314,10 @@ class OutletSpider(scrapy.Spider):
         # the crawl to be idle: url -> (source, post id, expected).
         self.held: dict[str, tuple[str, str | None, bool]] = {}
         self.rechecked = False
+        self.pages_requested: set[str] = set()  # pages other than articles, requested
+        self.resolved: dict[str, str] = {}  # canonical URL -> the archived article's URL
+        self.aliased: set[tuple[str, str]] = set()
+        self.origins: dict[str, bool] = {}
         self.discovered: set[tuple[str, str]] = set()
         self.unwritten: list[tuple[str, str]] = []
 
@@ -333,7 +346,24 @@ class OutletSpider(scrapy.Spider):
         return spider
 
     def opened_session(self) -> None:
-        """Note in the stats the crawls found interrupted and the WARC bytes cut."""
+        """Mark every archived article URL seen in the scheduler's duplicate filter, and note
+        in the stats the crawls found interrupted and the WARC bytes cut.
+
+        Archived articles are requested only through :meth:`fetch_article` (which lets them
+        through): once, when the sitemap date says so or the crawl is idle. A redirect from a
+        URL not yet known as their alias (an old slug, a legacy path) would otherwise fetch
+        them a second time; now it ends at the redirect, which records the alias."""
+        engine = self.crawler.engine
+        scheduler = engine.scheduler if engine is not None else None
+        dupefilter = getattr(scheduler, "df", None)
+        if not isinstance(dupefilter, BaseDupeFilter):
+            raise SpiderArgumentError(
+                f"the scheduler {type(scheduler).__name__} has no duplicate filter (df): "
+                "the outlet spider needs one to keep redirects from re-fetching articles"
+            )
+        self.dupefilter = dupefilter
+        for url in self.session.archive.article_urls():
+            dupefilter.request_seen(scrapy.Request(url))
         stats = self.crawler.stats
         assert stats is not None
         if self.session.interrupted:
@@ -398,16 +428,37 @@ class OutletSpider(scrapy.Spider):
         return self.site + path
 
     def _request(
-        self, url: str, callback: Any, kind: str, *, validators: bool = True, **meta: Any
+        self,
+        url: str,
+        callback: Any,
+        kind: str,
+        *,
+        validators: bool = True,
+        dont_filter: bool = False,
+        **meta: Any,
     ) -> scrapy.Request:
         """A request; with ``validators``, conditional on the latest stored 200 capture of the
         URL (articles pass their own: the capture their stored state came from)."""
         request = scrapy.Request(
-            url, callback=callback, errback=self.on_error, meta={"kind": kind, **meta}
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta={"kind": kind, **meta},
+            dont_filter=dont_filter,
         )
         if validators and not self.refresh:
             self.make_conditional(request, self.session.archive.validators(url))
         return request
+
+    def page_request(
+        self, url: str, callback: Any, kind: str, **meta: Any
+    ) -> scrapy.Request | None:
+        """A conditional request for a page that is no article (robots.txt, sitemap, feed,
+        listing, load-more), None when this crawl requested it already."""
+        if url in self.pages_requested:
+            return None
+        self.pages_requested.add(url)
+        return self._request(url, callback, kind, **meta)
 
     def make_conditional(self, request: scrapy.Request, capture: dict[str, Any] | None) -> None:
         if capture is None or capture.get("status", 200) != 200:
@@ -463,12 +514,16 @@ class OutletSpider(scrapy.Spider):
             return None
 
     async def start(self) -> AsyncIterator[Any]:
+        first = []
         if "robots" in self.sources:
-            yield self._request(self.url("/robots.txt"), self.parse_robots, "robots")
+            first.append(self.page_request(self.url("/robots.txt"), self.parse_robots, "robots"))
         if "sitemap" in self.sources:
-            yield self._request(self.url("/sitemap.xml"), self.parse_sitemap, "sitemap")
+            first.append(self.page_request(self.url("/sitemap.xml"), self.parse_sitemap, "sitemap"))
         if "feeds" in self.sources:
-            yield self._request(self.url("/feeds/feed.rss"), self.parse_feed, "feed")
+            first.append(self.page_request(self.url("/feeds/feed.rss"), self.parse_feed, "feed"))
+        for request in first:
+            if request is not None:
+                yield request
         if {"home", "sections", "tags", "authors"} & set(self.sources):
             # The home page is also where the section navigation is found.
             yield self.listing_request(self.url("/"), "home")
@@ -483,25 +538,43 @@ class OutletSpider(scrapy.Spider):
         """A request for a discovered article URL, or None when it is known, off the site,
         or over the ``max_articles`` budget. ``expected``: the source says it is an article
         (a teaser, a feed item, a sitemap entry), so a page that is not one is an error."""
-        url = canonicalize(raw_url)
-        if not same_site(url, self.site) or _FILE_PATH.search(urlsplit(url).path):
+        url = _canonical(raw_url)
+        if not self.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
             return None
         spelled = urldefrag(raw_url.strip()).url  # a fragment never reaches the site
         if url != spelled:
-            self.session.archive.add_alias(spelled, url, "variant")
-        known = self.session.archive.known_article(url)
-        if known is not None:
-            url = known["url"]  # an old slug or variant of an archived article: the article
+            self.alias(spelled, url, "variant")
+        known = None
+        if url not in self.resolved:
+            known = self.session.archive.known_article(url)
+            # An old slug or variant of an archived article stands for the article.
+            self.resolved[url] = known["url"] if known is not None else url
+        url = self.resolved[url]
         if post_id is not None and self.post_ids.setdefault(post_id, url) != url:
-            self.session.archive.add_alias(url, self.post_ids[post_id], "post_id")
+            self.alias(url, self.post_ids[post_id], "post_id")
             return None
         self.discovered_by(url, source)
-        if url in self.article_urls:
+        if url in self.article_urls or url in self.held:
             return None
+        if known is None and not self.refresh:
+            known = self.session.archive.known_article(url)
         if known is not None and not self.refresh:
             self.held.setdefault(url, (source, post_id, expected))
             return None
         return self.fetch_article(url, source, post_id, expected, known)
+
+    def alias(self, url: str, target: str, kind: str) -> None:
+        if (url, target) not in self.aliased:
+            self.aliased.add((url, target))
+            self.session.archive.add_alias(url, target, kind)
+
+    def on_site(self, url: str) -> bool:
+        """Whether ``url`` is on the crawled site (remembered per host and scheme)."""
+        key = url.split("/", 3)[:3]
+        origin = "/".join(key)
+        if origin not in self.origins:
+            self.origins[origin] = same_site(url, self.site)
+        return self.origins[origin]
 
     def fetch_article(
         self,
@@ -522,6 +595,7 @@ class OutletSpider(scrapy.Spider):
             self.parse_article,
             "article",
             validators=False,
+            dont_filter=known is not None,  # marked seen from the start (see opened_session)
             source=source,
             post_id=post_id,
             expected=expected,
@@ -543,29 +617,36 @@ class OutletSpider(scrapy.Spider):
             return None
         return self.fetch_article(url, source, post_id, expected, known)
 
-    def skip_if_current(
-        self, url: str, lastmod: datetime | None
-    ) -> tuple[bool, Iterator[scrapy.Request]]:
-        """For a dated sitemap entry: whether the archived article at ``url`` is current (its
-        lastmod is not newer than the stored state), and then the requests its stored page
-        leads to."""
-        if self.refresh or lastmod is None:
-            return False, iter(())
-        known = self.session.archive.known_article(url)
+    def sitemap_article(self, loc: str, lastmod: datetime | None) -> Iterator[scrapy.Request]:
+        """A sitemap entry. An archived article is skipped when its ``lastmod`` is not newer
+        than its stored state (its stored page is read for links), requested now,
+        conditionally, when it is; anything else goes the way of every discovered URL."""
+        known = None
+        if not self.refresh and lastmod is not None:
+            known = self.session.archive.known_article(_canonical(loc))
         if known is None or known["gone_at"] is not None or known["capture_id"] is None:
-            return False, iter(())
-        as_of = known_as_of(known)
-        if as_of is None or lastmod > as_of:
-            return False, iter(())
+            request = self.article_request(loc, "sitemap")
+            if request is not None:
+                yield request
+            return
         url = known["url"]
         self.discovered_by(url, "sitemap")
-        if url in self.article_urls or not self.budget_left:
-            return True, iter(())
+        if url in self.article_urls:
+            return
+        as_of = known_as_of(known)
+        assert lastmod is not None
+        if as_of is None or lastmod > as_of:
+            request = self.fetch_article(url, "sitemap", None, True, known)
+            if request is not None:
+                yield request
+            return
+        if not self.budget_left:
+            return
         self.article_urls.add(url)
         self.articles_requested += 1
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(ARTICLES_SKIPPED)
-        return True, self.stored_article_links(known["capture_id"], url)
+        yield from self.stored_article_links(known["capture_id"], url)
 
     def stored_article_links(self, capture_id: int, url: str) -> Iterator[scrapy.Request]:
         try:
@@ -582,10 +663,10 @@ class OutletSpider(scrapy.Spider):
             return None
         if not self.budget_left:
             return None
-        url = canonicalize(raw_url)
-        if not same_site(url, self.site):
+        url = _canonical(raw_url)
+        if not self.on_site(url):
             return None
-        return self._request(url, self.parse_listing, "listing", listing=listing, label=label)
+        return self.page_request(url, self.parse_listing, "listing", listing=listing, label=label)
 
     # -- robots, sitemaps, feeds ---------------------------------------------------------
 
@@ -596,8 +677,10 @@ class OutletSpider(scrapy.Spider):
         text = stored.body.decode("utf-8", "replace")
         for sitemap in Protego.parse(text).sitemaps:
             url = urljoin(response.url, sitemap)
-            if same_site(url, self.site):
-                yield self._request(canonicalize(url), self.parse_sitemap, "sitemap")
+            if self.on_site(url):
+                request = self.page_request(_canonical(url), self.parse_sitemap, "sitemap")
+                if request is not None:
+                    yield request
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         stored = self.current(response)
@@ -611,24 +694,20 @@ class OutletSpider(scrapy.Spider):
                 continue
             loc = urljoin(response.url, entry["loc"])
             if kind == "sitemapindex":
-                if same_site(loc, self.site):
-                    yield self._request(canonicalize(loc), self.parse_sitemap, "sitemap")
+                if self.on_site(loc):
+                    request = self.page_request(_canonical(loc), self.parse_sitemap, "sitemap")
+                    if request is not None:
+                        yield request
                 continue
-            url = canonicalize(loc)
-            if not same_site(url, self.site) or _FILE_PATH.search(urlsplit(url).path):
+            url = _canonical(loc)
+            if not self.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
                 continue  # image and other file entries
             if url not in self.sitemap_urls:
                 self.sitemap_urls.add(url)
                 assert self.crawler.stats is not None
                 self.crawler.stats.set_value(SITEMAP_TOTAL, len(self.sitemap_urls))
             # Only lastmod dates a page's last change (a news entry's date is its publication).
-            current, links = self.skip_if_current(url, parse_w3c_datetime(entry.get("lastmod")))
-            if current:
-                yield from links
-                continue
-            request = self.article_request(loc, "sitemap")
-            if request is not None:
-                yield request
+            yield from self.sitemap_article(loc, parse_w3c_datetime(entry.get("lastmod")))
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         stored = self.current(response)
@@ -653,7 +732,7 @@ class OutletSpider(scrapy.Spider):
         label = response.meta.get("label") or listing_label(response, listing)
         for teaser in extract_listing(response.body, response.url):
             post_id = str(teaser.post_id) if getattr(teaser, "post_id", None) else None
-            url = canonicalize(urljoin(response.url, teaser.url))
+            url = _canonical(urljoin(response.url, teaser.url))
             if listing == "section" and label:
                 self.session.archive.record_listing(
                     url, label, crawl_id=self.session.crawl_id, post_id=post_id
@@ -673,9 +752,9 @@ class OutletSpider(scrapy.Spider):
         listing_path = match.group("listing") if match else base
         paged_links = False
         for href in response.css("a::attr(href)").getall():
-            url = canonicalize(urljoin(response.url, href))
+            url = _canonical(urljoin(response.url, href))
             paged = _PAGED_PATH.match(urlsplit(url).path)
-            if paged and paged.group("listing") == listing_path and same_site(url, self.site):
+            if paged and paged.group("listing") == listing_path and self.on_site(url):
                 paged_links = True
                 request = self.listing_request(url, listing, label)
                 if request is not None:
@@ -699,7 +778,7 @@ class OutletSpider(scrapy.Spider):
                 link = post.get("post_url") or post.get("url")
                 if not link:
                     continue
-                url = canonicalize(urljoin(response.url, link))
+                url = _canonical(urljoin(response.url, link))
                 post_id = str(post["id"]) if post.get("id") is not None else None
                 if listing == "section" and label:
                     self.session.archive.record_listing(
@@ -727,9 +806,11 @@ class OutletSpider(scrapy.Spider):
             for href in response.css(
                 'link[rel="alternate"][type="application/rss+xml"]::attr(href)'
             ).getall():
-                url = canonicalize(urljoin(response.url, href))
-                if same_site(url, self.site):
-                    yield self._request(url, self.parse_feed, "feed")
+                url = _canonical(urljoin(response.url, href))
+                if self.on_site(url):
+                    request = self.page_request(url, self.parse_feed, "feed")
+                    if request is not None:
+                        yield request
         navigation = set(
             response.css(
                 "nav a::attr(href), header a::attr(href), [class*=menu] a::attr(href), "
@@ -737,8 +818,8 @@ class OutletSpider(scrapy.Spider):
             ).getall()
         )
         for href in response.css("a::attr(href)").getall():
-            url = canonicalize(urljoin(response.url, href))
-            if not same_site(url, self.site):
+            url = _canonical(urljoin(response.url, href))
+            if not self.on_site(url):
                 continue
             path = urlsplit(url).path
             request = None
@@ -772,8 +853,8 @@ class OutletSpider(scrapy.Spider):
             response = stored
             capture_id = response.meta[VALIDATED_META]
             fetched_at = self.session.archive.capture(capture_id)["fetched_at"]
-        url = canonicalize(response.url)
-        aliases = [(canonicalize(u), "redirect") for u in response.meta.get("redirect_urls", [])]
+        url = _canonical(response.url)
+        aliases = [(_canonical(u), "redirect") for u in response.meta.get("redirect_urls", [])]
         yield ArticlePage(
             url=url,
             body=response.body,
@@ -802,11 +883,11 @@ class OutletSpider(scrapy.Spider):
     def body_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
         """Other articles the body links to (often by an old slug or a legacy date path)."""
         navigation = {
-            canonicalize(urljoin(response.url, href))
+            _canonical(urljoin(response.url, href))
             for href in response.css("nav a::attr(href), a.widget__section::attr(href)").getall()
         }
         for href in response.css(".body-description a::attr(href)").getall():
-            url = canonicalize(urljoin(response.url, href))
+            url = _canonical(urljoin(response.url, href))
             path = urlsplit(url).path
             if (
                 url in navigation
@@ -837,7 +918,7 @@ class OutletSpider(scrapy.Spider):
         """A 404/410 for an archived article at its own URL: mark it gone (its rows stay).
         False when the URL is no archived article's."""
         known = self.session.archive.known_article(url)
-        if known is None or known["url"] != canonicalize(url):
+        if known is None or known["url"] != _canonical(url):
             return False
         at = (response.meta.get(CAPTURE_META) or {}).get("fetched_at")
         if self.session.archive.mark_gone(
