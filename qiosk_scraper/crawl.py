@@ -359,6 +359,7 @@ def resume_arguments(db: str | Path) -> dict[str, Any]:
     }
     if isinstance(arguments["sources"], list):
         arguments["sources"] = ",".join(arguments["sources"])
+    arguments["refresh"] = bool(arguments["refresh"])
     arguments["resumes"] = latest["id"]
     return arguments
 

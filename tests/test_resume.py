@@ -133,6 +133,35 @@ def test_a_second_crawl_on_the_same_archive_is_refused(tmp_path: Path) -> None:
         resume_arguments(db)
 
 
+def test_resume_takes_the_options_of_the_interrupted_crawl(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from qiosk_scraper.cli import main
+
+    db = tmp_path / "qiosk.db"
+    with Archive(db) as archive:
+        options = {"site": "http://127.0.0.1:9", "sources": ["sitemap", "feeds"], "delay": 0}
+        finished = archive.start_crawl("http://127.0.0.1:9", options, {})
+        archive.finish_crawl(finished, {}, "finished")
+    refused = CliRunner().invoke(main, ["crawl", "--db", str(db), "--resume"])
+    assert refused.exit_code == 1
+    assert "nothing to resume, the latest crawl (1) ended: finished" in refused.output
+    with Archive(db) as archive:
+        archive.start_crawl("http://127.0.0.1:9", {**options, "max_articles": 5}, {})
+    assert resume_arguments(db) == {
+        "site": "http://127.0.0.1:9",
+        "max_articles": 5,
+        "since": None,
+        "sources": "sitemap,feeds",
+        "delay": 0,
+        "refresh": False,
+        "resumes": 2,
+    }
+    mixed = CliRunner().invoke(main, ["crawl", "--db", str(db), "--resume", "--delay", "1"])
+    assert mixed.exit_code == 2
+    assert "--resume takes the interrupted crawl's options; drop --delay" in mixed.output
+
+
 # -- SIGKILL and resume on a 1,000-article mirror ---------------------------------------------
 
 
@@ -256,7 +285,10 @@ def test_killed_five_times_and_resumed_equals_an_uninterrupted_crawl(
         assert archive.db.execute("PRAGMA foreign_key_check").fetchall() == []
         statuses = [row["status"] for row in archive.db.query("SELECT * FROM crawls ORDER BY id")]
         assert statuses == ["interrupted"] * KILLS + ["finished"]
-        assert archive.crawl(KILLS + 1)["arguments"]["resumes"] == KILLS
+        last = archive.crawl(KILLS + 1)
+        assert last["arguments"]["resumes"] == KILLS
+        assert last["stats"]["qiosk/interrupted_crawls"] == [KILLS]  # found dead, repaired
+        assert last["stats"]["qiosk/warc_cut_bytes"] >= 0
         assert warc_problems(archive) == []  # every file reads back, every capture is a record
         # Nothing fetched and committed was fetched again: after the capture an article was
         # archived from, its URL was only ever answered 304 (or not requested at all).
