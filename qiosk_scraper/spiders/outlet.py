@@ -53,6 +53,7 @@ import functools
 import gzip
 import json
 import re
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -70,6 +71,7 @@ from scrapy.http import Headers, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
+from warcio.exceptions import ArchiveLoadFailed
 
 from qiosk_scraper.archive import now_iso
 from qiosk_scraper.crawl import (
@@ -481,7 +483,7 @@ class OutletSpider(scrapy.Spider):
             status, headers, body = read_response(
                 archive.folder / capture["warc_file"], capture["warc_offset"]
             )
-        except (OSError, ValueError, StopIteration) as error:
+        except (OSError, ValueError, StopIteration, ArchiveLoadFailed, zlib.error) as error:
             raise ReplayError(f"capture {capture_id}: {type(error).__name__}: {error}") from error
         scrapy_headers = Headers(headers)
         cls = responsetypes.from_args(headers=scrapy_headers, url=capture["url"], body=body)
