@@ -85,7 +85,11 @@ from qiosk_scraper.article import RECORD_FIELDS
 
 SCHEMA_VERSION = 2
 
-SaveOutcome = Literal["new", "updated", "unchanged"]
+# url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post
+# archived, live, under another URL.
+CONFLICTING_CANONICAL = "conflicting_canonical"
+
+SaveOutcome = Literal["new", "updated", "unchanged", "conflicting"]
 
 _ARTICLE_COLUMNS = (
     "url",
@@ -576,13 +580,19 @@ class Archive:
         and, when the content differs from the latest revision (or the article is new), a new
         revision, in one transaction; ``aliases`` are (url, kind) pairs that stand for the same
         article (redirected URLs, variants). Returns whether the article was new, updated (a
-        new revision) or unchanged (only ``last_fetched`` and ``capture_id`` move on)."""
+        new revision) or unchanged (only ``last_fetched`` and ``capture_id`` move on), or
+        conflicting: the post is archived, live, under another canonical URL that did not
+        redirect here, so nothing changes but ``url`` becomes its ``conflicting_canonical``
+        alias (the caller records the error)."""
         url = record["url"]
         digest = content_hash(record)
         alias_list = [(alias, kind) for alias, kind in aliases if alias != url]
         with self.db.atomic():
             found = self.find_article(url, post_id)
             existing = None if found is None else self._table("articles").get(found)
+            if existing is not None and self._conflicting(existing, url, alias_list):
+                self._alias(url, existing["url"], CONFLICTING_CANONICAL, existing["id"])
+                return "conflicting"
             if existing is not None and existing["content_hash"] == digest:
                 outcome: SaveOutcome = "unchanged"
                 article_id = existing["id"]
@@ -633,6 +643,23 @@ class Archive:
                 self._alias(alias, url, kind, article_id)
             self._link_aliases_and_sightings(article_id, url, [a for a, _ in alias_list], post_id)
         return outcome
+
+    def _conflicting(
+        self, existing: Mapping[str, Any], url: str, aliases: list[tuple[str, str]]
+    ) -> bool:
+        """Whether a page at ``url`` claims the archived ``existing`` article (by post id, or
+        as an earlier conflicting URL) while its own URL is neither gone, nor redirected, nor
+        (through ``aliases``) redirected here: the same post under two canonical URLs."""
+        old = existing["url"]
+        if old == url or existing["gone_at"] is not None or any(a == old for a, _ in aliases):
+            return False
+        kind = self.db.execute("SELECT kind FROM url_aliases WHERE url = ?", [url]).fetchone()
+        if kind is not None and kind[0] != CONFLICTING_CANONICAL:
+            return False  # a known alias of the article (a redirect, a variant)
+        moved = self.db.execute(
+            "SELECT 1 FROM url_aliases WHERE url = ? AND kind = 'redirect'", [old]
+        ).fetchone()
+        return moved is None
 
     def _add_revision(
         self,

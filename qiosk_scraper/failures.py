@@ -3,34 +3,36 @@
 A crawl records every failure, retried or final, as an ``errors`` row with one of these kinds
 and a message saying what happened (``...; retry 2 of 4 in 4.0 s`` when it was retried):
 
-=================== =========================================================================
-kind                meaning
-=================== =========================================================================
-http_<status>       the site answered an error status (5xx, 429 and 408 after the retries)
-timeout             no complete answer within ``DOWNLOAD_TIMEOUT``
-dns                 the host name did not resolve
-connection_refused  nothing listened at the site's address
-connection_lost     the connection broke before an answer came
-connection_reset    the connection was reset in the middle of the body
-truncated           the connection closed before the body reached its ``Content-Length``
-oversized           the body, or what it decodes to, is over ``DOWNLOAD_MAXSIZE``
-decode_error        a gzip or deflate body that is corrupt or cut short
-not_html            an article or listing URL answered with something else (PDF, image ...)
-empty_body          an article or listing URL answered 200 with nothing in it
-wrong_charset       the declared charset does not fit the bytes; archived decoded as cp1252
-missing_charset     no charset declared and the bytes are not UTF-8; archived decoded as cp1252
-undecodable         the bytes fit no declared charset, nor UTF-8 nor cp1252
-redirect_loop       a redirect back to a URL of its own chain
-redirect_offsite    a redirect to another host, or to a private, loopback or link-local one
-redirect_scheme     a redirect to a scheme other than http(s) (ftp:, javascript:, data: ...)
-too_many_redirects  a chain longer than ``REDIRECT_MAX_TIMES``
-offsite, private    a request (not a redirect) for another host or a private address
-scheme              a request for a URL that is not http(s)
-robots_disallowed   robots.txt forbids the URL
-parse_error         the spider could not read a page it fetched (bad JSON, broken XML ...)
-not_an_article      an article URL answered a page that is not an article (pipeline)
-extractor_error     the extractor failed on an article page (pipeline)
-=================== =========================================================================
+===================== =======================================================================
+kind                  meaning
+===================== =======================================================================
+http_<status>         the site answered an error status (5xx, 429 and 408 after the retries)
+timeout               no complete answer within ``DOWNLOAD_TIMEOUT``
+dns                   the host name did not resolve
+connection_refused    nothing listened at the site's address
+connection_lost       the connection broke before an answer came
+connection_reset      the connection was reset in the middle of the body
+truncated             the connection closed before the body reached its ``Content-Length``
+oversized             the body, or what it decodes to, is over ``DOWNLOAD_MAXSIZE``
+decode_error          a gzip or deflate body that is corrupt or cut short
+not_html              an article or listing URL answered with something else (PDF, image ...)
+empty_body            an article or listing URL answered 200 with nothing in it
+wrong_charset         the declared charset does not fit the bytes; archived decoded as cp1252
+missing_charset       no charset declared and the bytes are not UTF-8; archived decoded as cp1252
+undecodable           the bytes fit no declared charset, nor UTF-8 nor cp1252
+redirect_loop         a redirect back to a URL of its own chain
+redirect_offsite      a redirect to another host, or to a private, loopback or link-local one
+redirect_scheme       a redirect to a scheme other than http(s) (ftp:, javascript:, data: ...)
+too_many_redirects    a chain longer than ``REDIRECT_MAX_TIMES``
+offsite, private      a request (not a redirect) for another host or a private address
+scheme                a request for a URL that is not http(s)
+robots_disallowed     robots.txt forbids the URL
+parse_error           the spider could not read a page it fetched (bad JSON, broken XML ...)
+not_an_article        an article URL answered a page that is not an article (pipeline)
+extractor_error       the extractor failed on an article page (pipeline)
+conflicting_canonical a URL named itself canonical for an article archived, live, elsewhere
+                      (kept there; the URL recorded as its alias; pipeline)
+===================== =======================================================================
 
 Only complete, decoded 200 HTML answers reach the spider's article callback and the pipeline;
 a failure never becomes an item, so it cannot overwrite, revise or mark gone an archived article.

@@ -14,6 +14,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from qiosk_scraper.archive import CONFLICTING_CANONICAL
 from qiosk_scraper.crawl import (
     ARTICLES_NEW,
     ARTICLES_UNCHANGED,
@@ -75,6 +76,13 @@ class ArchivePipeline:
             extractor_version=EXTRACTOR_VERSION,
             aliases=aliases,
         )
+        if outcome == "conflicting":  # the archived article and its URL stay as they are
+            archived = self.session.archive.known_article(url)
+            assert archived is not None
+            kept = archived["url"]
+            message = f"post {item.post_id} is archived at {kept}; {url} names itself canonical"
+            self._error(item, CONFLICTING_CANONICAL, message)
+            raise DropItem(f"conflicting canonical: {url} (archived at {kept})")
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(_OUTCOME_STAT[outcome])
         return item

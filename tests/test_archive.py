@@ -185,9 +185,23 @@ def test_authors_are_shared_and_told_apart_by_profile_link(archive: Archive, cra
 def test_same_post_id_at_a_new_url_is_one_article(archive: Archive, crawl_id: int) -> None:
     save(archive, crawl_id, make_article("old-slug"), post_id="7")
     moved = make_article("new-slug")
-    assert save(archive, crawl_id, moved, post_id="7") == "updated"
+    redirect = [(f"{SITE}/old-slug/", "redirect")]  # the old URL redirected to the new one
+    assert save(archive, crawl_id, moved, post_id="7", aliases=redirect) == "updated"
     assert archive.article_urls() == [moved.url]
     assert archive.article_record(f"{SITE}/old-slug/") == moved.to_record(extras=False)
+
+
+def test_same_post_id_at_a_second_live_url_is_a_conflict(archive: Archive, crawl_id: int) -> None:
+    first = make_article("old-slug")
+    save(archive, crawl_id, first, post_id="7")
+    other = make_article("old-slug-2")  # no redirect: the old URL still answers
+    for _ in range(2):  # the second time through its alias, still a conflict
+        assert save(archive, crawl_id, other, post_id="7") == "conflicting"
+    assert archive.article_urls() == [first.url]
+    assert archive.article_record(other.url) == first.to_record(extras=False)
+    assert len(archive.revisions(first.url)) == 1
+    aliases = list(archive.db.query("SELECT url, target_url, kind FROM url_aliases"))
+    assert aliases == [{"url": other.url, "target_url": first.url, "kind": "conflicting_canonical"}]
 
 
 def test_aliases_before_and_after_the_article(archive: Archive, crawl_id: int) -> None:

@@ -27,7 +27,12 @@ def crawl_id(archive: Archive) -> int:
 
 
 def save(
-    archive: Archive, crawl_id: int, article: Article, when: str, post_id: str | None = "7"
+    archive: Archive,
+    crawl_id: int,
+    article: Article,
+    when: str,
+    post_id: str | None = "7",
+    aliases: list[tuple[str, str]] | None = None,
 ) -> str:
     return archive.save_article(
         article.to_record(extras=False),
@@ -36,6 +41,7 @@ def save(
         fetched_at=when,
         post_id=post_id,
         extractor_version="x1",
+        aliases=aliases or (),
     )
 
 
@@ -63,7 +69,10 @@ def test_a_new_revision_only_when_the_content_changes(archive: Archive, crawl_id
         modified="2025-01-03T00:00:00+00:00",
         tags=["Pentagon budget"],
     )
-    assert save(archive, crawl_id, moved, "2025-01-05T00:00:00+00:00") == "updated"
+    redirect = [(first.url, "redirect")]  # a move: the old URL redirects to the new one
+    assert save(archive, crawl_id, moved, "2025-01-05T00:00:00+00:00", aliases=redirect) == (
+        "updated"
+    )
 
     assert history(archive, moved.url) == [
         (1, [], 0),
