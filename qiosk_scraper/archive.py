@@ -582,8 +582,8 @@ class Archive:
         article (redirected URLs, variants). Returns whether the article was new, updated (a
         new revision) or unchanged (only ``last_fetched`` and ``capture_id`` move on), or
         conflicting: the post is archived, live, under another canonical URL that did not
-        redirect here, so nothing changes but ``url`` becomes its ``conflicting_canonical``
-        alias (the caller records the error)."""
+        redirect here, so nothing changes (the caller records ``url`` as a
+        ``conflicting_canonical`` alias and the error, once it knows the other URL is live)."""
         url = record["url"]
         digest = content_hash(record)
         alias_list = [(alias, kind) for alias, kind in aliases if alias != url]
@@ -591,7 +591,6 @@ class Archive:
             found = self.find_article(url, post_id)
             existing = None if found is None else self._table("articles").get(found)
             if existing is not None and self._conflicting(existing, url, alias_list):
-                self._alias(url, existing["url"], CONFLICTING_CANONICAL, existing["id"])
                 return "conflicting"
             if existing is not None and existing["content_hash"] == digest:
                 outcome: SaveOutcome = "unchanged"
@@ -639,6 +638,8 @@ class Archive:
                     capture_id=capture_id,
                     by_extractor=False,
                 )
+            # The article's own URL is no alias (it may have been a conflicting one).
+            self.db.execute("DELETE FROM url_aliases WHERE url = ?", [url])
             for alias, kind in alias_list:
                 self._alias(alias, url, kind, article_id)
             self._link_aliases_and_sightings(article_id, url, [a for a, _ in alias_list], post_id)
@@ -730,11 +731,12 @@ class Archive:
                 by_extractor=True,
             )
 
-    def known_article(self, url: str) -> dict[str, Any] | None:
-        """What the archive knows of the article at ``url`` (or an alias), for deciding
-        whether to fetch it again: id, url (canonical now), published, modified, gone_at and
-        the capture its state came from (capture_id, etag, last_modified); None if unknown."""
-        article_id = self.find_article(url)
+    def known_article(self, url: str, post_id: str | None = None) -> dict[str, Any] | None:
+        """What the archive knows of the article at ``url`` (or an alias, or with ``post_id``),
+        for deciding whether to fetch it again: id, url (canonical now), published, modified,
+        gone_at and the capture its state came from (capture_id, etag, last_modified); None
+        if unknown."""
+        article_id = self.find_article(url, post_id)
         if article_id is None:
             return None
         rows = self.db.query(
@@ -754,6 +756,13 @@ class Archive:
             [url],
         )
         return next(iter(rows), None)
+
+    def captured_in(self, crawl_id: int, url: str) -> bool:
+        """Whether crawl ``crawl_id`` has received an answer from ``url``."""
+        row = self.db.execute(
+            "SELECT 1 FROM captures WHERE url = ? AND crawl_id = ? LIMIT 1", [url, crawl_id]
+        ).fetchone()
+        return row is not None
 
     def capture(self, capture_id: int) -> dict[str, Any]:
         return dict(self._table("captures").get(capture_id))

@@ -69,6 +69,7 @@ from twisted.web._newclient import ResponseFailed
 from qiosk_scraper.guard import Refused
 
 CAPTURE_META = "qiosk_capture"  # request.meta key: {"id": capture id, "fetched_at": ISO time}
+VALIDATED_META = "qiosk_validated"  # request.meta key: the capture whose validators were sent
 
 _BY_TYPE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),

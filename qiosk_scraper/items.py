@@ -17,3 +17,4 @@ class ArticlePage:
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (url, kind) for this article
     source: str = ""  # the discovery source that led to it
     expected: bool = True  # the source promised an article (else a non-article is no error)
+    rechecked: bool = False  # held while the URL its post is archived at was asked again

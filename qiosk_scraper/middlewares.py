@@ -53,7 +53,7 @@ from twisted.internet.task import deferLater
 from w3lib.url import safe_url_string
 
 from qiosk_scraper.crawl import PAGES, record_error, session_of
-from qiosk_scraper.failures import CAPTURE_META, error_kind, error_message
+from qiosk_scraper.failures import CAPTURE_META, VALIDATED_META, error_kind, error_message
 from qiosk_scraper.guard import (
     CharsetRepair,
     Refused,
@@ -271,7 +271,8 @@ class BackoffRetryMiddleware:
 class RequestGuardMiddleware:
     """Refuses every request the crawl must not make (:func:`qiosk_scraper.guard.url_refusal`):
     not http(s), another host, a private address while crawling a public site. Sitemaps get
-    ``QIOSK_SITEMAP_MAXSIZE`` as their size cap (the sitemap protocol allows 50 MB)."""
+    ``QIOSK_SITEMAP_MAXSIZE`` as their size cap (the sitemap protocol allows 50 MB). A
+    redirected request loses the conditional headers of the URL it was redirected from."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.session = session_of(crawler, type(self).__name__)
@@ -287,6 +288,11 @@ class RequestGuardMiddleware:
             raise Refused(refusal.kind, refusal.reason)
         if request.meta.get("kind") == "sitemap" and self.sitemap_maxsize:
             request.meta.setdefault("download_maxsize", self.sitemap_maxsize)
+        if request.meta.get("redirect_urls") and request.meta.pop(VALIDATED_META, None):
+            # RedirectMiddleware copies the first URL's headers: its validators say nothing
+            # about this URL, whose 304 would pass for the first URL's stored page.
+            for name in (b"If-None-Match", b"If-Modified-Since"):
+                request.headers.pop(name, None)
 
 
 class ResponseGuardMiddleware:

@@ -26,6 +26,7 @@ from qiosk_scraper.crawl import (
 from qiosk_scraper.extract import NotAnArticle
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
+from qiosk_scraper.spiders.outlet import OutletSpider
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +78,14 @@ class ArchivePipeline:
             aliases=aliases,
         )
         if outcome == "conflicting":  # the archived article and its URL stay as they are
-            archived = self.session.archive.known_article(url)
+            archived = self.session.archive.known_article(url, item.post_id)
             assert archived is not None
             kept = archived["url"]
+            spider = self.crawler.spider
+            if isinstance(spider, OutletSpider) and spider.recheck_claimed(item, kept):
+                # Moved, gone or alive? Decided when the archived URL has answered.
+                raise DropItem(f"held until {kept} answers: {url}", log_level="DEBUG")
+            self.session.archive.add_alias(url, kept, CONFLICTING_CANONICAL)
             message = f"post {item.post_id} is archived at {kept}; {url} names itself canonical"
             self._error(item, CONFLICTING_CANONICAL, message)
             raise DropItem(f"conflicting canonical: {url} (archived at {kept})")

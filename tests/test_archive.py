@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from qiosk_scraper.archive import SCHEMA_VERSION, Archive, ArchiveError, content_hash
+from qiosk_scraper.archive import (
+    CONFLICTING_CANONICAL,
+    SCHEMA_VERSION,
+    Archive,
+    ArchiveError,
+    content_hash,
+)
 from qiosk_scraper.article import Article, Author, Image, Link
 
 SITE = "https://responsiblestatecraft.org"
@@ -195,13 +201,32 @@ def test_same_post_id_at_a_second_live_url_is_a_conflict(archive: Archive, crawl
     first = make_article("old-slug")
     save(archive, crawl_id, first, post_id="7")
     other = make_article("old-slug-2")  # no redirect: the old URL still answers
-    for _ in range(2):  # the second time through its alias, still a conflict
-        assert save(archive, crawl_id, other, post_id="7") == "conflicting"
+    assert save(archive, crawl_id, other, post_id="7") == "conflicting"
+    assert archive.count("url_aliases") == 0  # the caller decides when the conflict stands
+    archive.add_alias(other.url, first.url, CONFLICTING_CANONICAL)
+    # The second time through its alias (no post id needed), still a conflict.
+    assert save(archive, crawl_id, other) == "conflicting"
     assert archive.article_urls() == [first.url]
     assert archive.article_record(other.url) == first.to_record(extras=False)
     assert len(archive.revisions(first.url)) == 1
     aliases = list(archive.db.query("SELECT url, target_url, kind FROM url_aliases"))
     assert aliases == [{"url": other.url, "target_url": first.url, "kind": "conflicting_canonical"}]
+
+
+def test_a_conflicting_url_becomes_the_article_when_the_old_one_redirects(
+    archive: Archive, crawl_id: int
+) -> None:
+    first = make_article("old-slug")
+    save(archive, crawl_id, first, post_id="7")
+    moved = make_article("old-slug-2")
+    archive.add_alias(moved.url, first.url, CONFLICTING_CANONICAL)  # an earlier crawl's verdict
+    archive.add_alias(first.url, moved.url, "redirect")  # now the old URL answers 301
+    assert save(archive, crawl_id, moved, post_id="7") == "updated"
+    assert archive.article_urls() == [moved.url]
+    aliases = list(archive.db.query("SELECT url, target_url, kind FROM url_aliases"))
+    assert aliases == [{"url": first.url, "target_url": moved.url, "kind": "redirect"}]
+    [revision] = [r for r in archive.revisions(moved.url) if r["revision"] == 2]
+    assert revision["changed_fields"] == ["url"]
 
 
 def test_aliases_before_and_after_the_article(archive: Archive, crawl_id: int) -> None:

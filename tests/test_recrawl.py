@@ -101,6 +101,10 @@ def test_exactly_the_edited_and_moved_articles_get_a_second_revision(recrawl: Re
     }
     expected[moved] = ["url"]  # a move changes the record's URL, nothing else
     assert second == expected
+    # The new URL (met first, in the sitemap) was held until the old one answered 301: each
+    # asked once, and no conflict recorded.
+    assert (recrawl.hits2[old_path], recrawl.hits2[new_path]) == (1, 1)
+    assert "conflicting_canonical" not in {e["kind"] for e in archive.errors(2)}
     assert {silent for _, _, silent in rows} == {0}  # the edits were declared (modified)
     for slug in [*changes["edited"], moved]:
         history = archive.revisions(recrawl.gold2[slug]["url"])

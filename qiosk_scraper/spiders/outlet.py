@@ -49,6 +49,7 @@ changed; ``refresh`` (``-a refresh=1``) turns all of this off and fetches everyt
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import json
@@ -86,9 +87,9 @@ from qiosk_scraper.crawl import (
     record_error,
 )
 from qiosk_scraper.extract import extract_listing
-from qiosk_scraper.failures import describe_failure, error_kind
+from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
-from qiosk_scraper.middlewares import CAPTURE_META
+from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
 from qiosk_scraper.urls import canonicalize, same_site
 from qiosk_scraper.warc import read_response
 
@@ -122,7 +123,6 @@ _POST_ID_CLASS = re.compile(r"\bpost-(\d+)\b")
 _BOOTSTRAP = re.compile(r"REBELMOUSE_BOOTSTRAP_DATA\s*=\s*(\{.*?\})\s*;?\s*</script>", re.S)
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
 _MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
-VALIDATED_META = "qiosk_validated"  # request.meta: the capture whose validators were sent
 KNOWN_META = "qiosk_known_article"  # request.meta: id of the archived article requested again
 _DISCOVERY_BATCH = 500  # (url, source) pairs kept in memory before they are written
 
@@ -316,6 +316,9 @@ class OutletSpider(scrapy.Spider):
         # the crawl to be idle: url -> (source, post id, expected).
         self.held: dict[str, tuple[str, str | None, bool]] = {}
         self.rechecked = False
+        # Pages whose post is archived at another URL not yet asked in this crawl, held until
+        # it answers (a 301 makes them a move; a live page, a conflict): archived URL -> pages.
+        self.claims: dict[str, list[ArticlePage]] = {}
         self.pages_requested: set[str] = set()  # pages other than articles, requested
         self.resolved: dict[str, str] = {}  # canonical URL -> the archived article's URL
         self.aliased: set[tuple[str, str]] = set()
@@ -374,6 +377,14 @@ class OutletSpider(scrapy.Spider):
 
     def closed_session(self, reason: str) -> None:
         assert self.crawler.stats is not None
+        for archived, pages in self.claims.items():
+            for page in pages:
+                message = f"{page.url} claims the post archived at {archived}, not asked again"
+                record_error(
+                    self.crawler, self.session, page.url, "conflicting_canonical", message,
+                    page.capture_id,
+                )  # fmt: skip
+        self.claims = {}
         self.write_discoveries()
         self.session.close(self.crawler.stats.get_stats(), reason)
 
@@ -869,6 +880,43 @@ class OutletSpider(scrapy.Spider):
         )
         yield from self.article_links(response)
 
+    def recheck_claimed(self, page: ArticlePage, archived: str) -> bool:
+        """Hold ``page``, whose post the archive has at ``archived``, when this crawl has not
+        asked ``archived`` yet, and ask it now (once, redirects not followed): the pipeline
+        sees the page again after the answer. False when it has answered already (or the page
+        was held once): a live archived URL makes the page a conflicting canonical."""
+        if page.rechecked or self.session.archive.captured_in(self.session.crawl_id, archived):
+            return False
+        if archived not in self.claims:
+            known = self.session.archive.known_article(archived)
+            request = self._request(
+                archived, self.parse_claimed, "article", validators=False, dont_filter=True,
+                source="recheck", expected=True, dont_redirect=True,
+                handle_httpstatus_list=[*self.handle_httpstatus_list, *sorted(REDIRECT_STATUSES)],
+            )  # fmt: skip
+            if known is not None:
+                request.meta[KNOWN_META] = known["id"]
+                if not self.refresh:
+                    self.make_conditional(request, {**known, "id": known["capture_id"]})
+            self.held.pop(archived, None)
+            self.article_urls.add(archived)
+            engine = self.crawler.engine
+            assert engine is not None
+            engine.crawl(request)
+        self.claims.setdefault(archived, []).append(page)
+        return True
+
+    def parse_claimed(self, response: Response) -> Iterator[Any]:
+        """The answer of an archived URL another page claimed: a redirect (its alias is
+        recorded on capture) or the page itself; then the held pages go to the pipeline."""
+        if response.status not in REDIRECT_STATUSES:
+            yield from self.parse_article(response)
+        yield from self.release_claims(response.request.url if response.request else response.url)
+
+    def release_claims(self, archived: str) -> Iterator[ArticlePage]:
+        for page in self.claims.pop(archived, []):
+            yield dataclasses.replace(page, rechecked=True)
+
     def article_links(self, response: Response) -> Iterator[scrapy.Request]:
         """The listings and articles an article page leads to."""
         if not isinstance(response, TextResponse):
@@ -903,18 +951,18 @@ class OutletSpider(scrapy.Spider):
 
     # -- failures ------------------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure) -> Iterator[ArticlePage]:
         request = failure.request  # type: ignore[attr-defined]
         kind, message, capture_id = describe_failure(failure)
         error = failure.value
-        if (
+        if not (
             isinstance(error, HttpError)
             and error.response.status in (404, 410)
             and request.meta.get("kind") == "article"
             and self.mark_gone(request.url, error.response, capture_id)
         ):
-            return
-        record_error(self.crawler, self.session, request.url, kind, message, capture_id)
+            record_error(self.crawler, self.session, request.url, kind, message, capture_id)
+        yield from self.release_claims(request.url)
 
     def mark_gone(self, url: str, response: Response, capture_id: int | None) -> bool:
         """A 404/410 for an archived article at its own URL: mark it gone (its rows stay).
