@@ -235,25 +235,70 @@ def facet(page: Page, name: str) -> list[tuple[str, int]]:
     return [(label, int(text[len(label) :].strip().replace(",", ""))) for label, text in items]
 
 
-def accept_facet_counts_on_the_articles_page_equal_sql(served: Served, page: Page) -> None:
-    open_page(page, f"{served.base}/archive/articles")
+def check_facet_counts(served: Served, page: Page, search: str | None = None) -> None:
+    """The five facets of the articles page shown equal SQL counts (over the articles matching
+    ``search``, when given)."""
+    where, params = "", ()
+    if search is not None:
+        where = "WHERE {} IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+        params = (f'"{search}"',)
     expected = {
-        "article_type": "SELECT article_type, count(*) FROM articles GROUP BY 1",
-        "section": "SELECT section, count(*) FROM articles GROUP BY 1",
-        "published month": "SELECT substr(published, 1, 7), count(*) FROM articles GROUP BY 1",
+        "article_type": "SELECT article_type, count(*) FROM articles {} GROUP BY 1".format(
+            where.format("id")
+        ),
+        "section": "SELECT section, count(*) FROM articles {} GROUP BY 1".format(
+            where.format("id")
+        ),
+        "published month": "SELECT substr(published, 1, 7), count(*) FROM articles {} "
+        "GROUP BY 1".format(where.format("id")),
         "authors": "SELECT a.name, count(DISTINCT x.article_id) FROM article_authors x "
-        "JOIN authors a ON a.id = x.author_id GROUP BY a.id",
+        "JOIN authors a ON a.id = x.author_id {} GROUP BY a.id".format(
+            where.format("x.article_id")
+        ),
         "tags": "SELECT t.label, count(DISTINCT x.article_id) FROM article_tags x "
-        "JOIN tags t ON t.id = x.tag_id GROUP BY t.id",
+        "JOIN tags t ON t.id = x.tag_id {} GROUP BY t.id".format(where.format("x.article_id")),
     }
     size = 30  # Datasette's default_facet_size
     for name, query in expected.items():
-        truth = Counter(dict(served.sql(query)))
+        truth = Counter(dict(served.sql(query, params)))
         shown = facet(page, name)
         assert len(shown) == min(size, len(truth)), name
         assert all(truth[label] == count for label, count in shown), (name, shown)
         hidden = set(truth) - {label for label, _ in shown}
         assert all(truth[h] <= min(c for _, c in shown) for h in hidden), name
+
+
+def accept_facet_counts_on_the_articles_page_equal_sql(served: Served, page: Page) -> None:
+    open_page(page, f"{served.base}/archive/articles")
+    check_facet_counts(served, page)
+
+
+def search_word(served: Served) -> str:
+    """A title word that more than two articles but fewer than half of them match."""
+    words = sorted({w for r in served.gold.values() for w in tokens(r["title"]) if len(w) > 3})
+    for word in words:
+        query = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+        if 2 < served.sql(query, (f'"{word}"',))[0][0] < len(served.gold) // 2:
+            return word
+    raise AssertionError("no title word matches a few articles")
+
+
+def accept_search_on_the_articles_page_keeps_facets_newest_first_without_suggestions(
+    served: Served, page: Page
+) -> None:
+    word = search_word(served)
+    open_page(page, f"{served.base}/archive/articles?{urlencode({'_search': word})}")
+    check_facet_counts(served, page, search=word)
+    published = [r["published"] for r in rows(page)]
+    assert published and published == sorted(published, reverse=True)
+    # Facet suggestions are off (they cost 4/5 of a search); any column is faceted from its menu.
+    assert page.locator(".suggested-facets").count() == 0
+    page.click('th[data-column="modified"] .dropdown-menu-icon')
+    offered = page.evaluate(
+        """() => [...document.querySelectorAll('.dropdown-menu .dropdown-facet')]
+            .filter(a => a.parentNode.style.display == 'block').map(a => a.getAttribute('href'))"""
+    )
+    assert offered == [f"?{urlencode({'_search': word, '_facet': 'modified'})}"]
 
 
 def accept_facet_selections_filter_the_articles_to_the_sql_count(
@@ -560,6 +605,7 @@ ACCEPTANCE: list[tuple[str, Callable[[Served, Page], None]]] = [
         accept_phrase_search_on_the_articles_page_lists_that_article_first,
         accept_ranked_search_highlights_the_phrase_and_filters_by_section_and_dates,
         accept_facet_counts_on_the_articles_page_equal_sql,
+        accept_search_on_the_articles_page_keeps_facets_newest_first_without_suggestions,
         accept_facet_selections_filter_the_articles_to_the_sql_count,
         accept_chart_of_articles_per_month_per_section_is_drawn,
         accept_article_page_is_readable,

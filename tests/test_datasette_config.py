@@ -368,6 +368,27 @@ def test_served_immutable_and_refuses_writes(
     assert path.read_bytes() == before
 
 
+def test_search_computes_the_configured_facets_and_no_suggestions(hostile: Hostile) -> None:
+    datasette, _, _ = hostile
+    answer = get(datasette, "/archive/articles.json?_search=story&_shape=objects").json()
+    assert [r["id"] for r in answer["rows"]] == [2]  # "Story 2" (story 1 has another title)
+    assert answer["filtered_table_rows_count"] == 1
+    facets = {
+        name: [(v["label"], v["count"]) for v in f["results"]]
+        for name, f in answer["facet_results"].items()
+    }
+    assert facets == {
+        "article_type": [("Analysis", 1)],
+        "section": [("Middle East", 1)],
+        "published month": [("2025-06", 1)],
+        "authors": [("Jane Roe", 1)],
+        "tags": [("Iran", 1)],
+    }
+    assert answer["suggested_facets"] == []  # suggest_facets off: 57 queries per search
+    facet_date = get(datasette, "/archive/articles.json?_facet_date=first_seen").json()
+    assert [v["count"] for v in facet_date["facet_results"]["first_seen"]["results"]] == [2]
+
+
 # -- qiosk serve refusals --------------------------------------------------------------------
 
 
