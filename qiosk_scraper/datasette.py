@@ -14,8 +14,8 @@ The archive is always mounted as the database ``archive`` (``/archive/articles``
 file is called, so links and the metadata do not depend on the file name. It is opened
 immutable by default (SQLite never writes to it; the file must not change while served) or, with
 ``live``, read-only (``mode=ro``: a running crawl's commits show up). Every connection is also
-``PRAGMA query_only``. There are no writable canned queries and no write plugins. Facet
-suggestions are off (see :data:`SETTINGS`).
+``PRAGMA query_only`` (and, immutable, memory-mapped: ``PRAGMA mmap_size``). There are no
+writable canned queries and no write plugins. Facet suggestions are off (see :data:`SETTINGS`).
 
 This module is also a small Datasette plugin (registered in-process by :func:`build_datasette`):
 
@@ -78,6 +78,11 @@ SETTINGS: dict[str, Any] = {
     # menu ("Facet by this") or ?_facet= / ?_facet_date=; the articles' facets are configured.
     "suggest_facets": False,
 }
+
+# Memory-mapped reads of an immutable archive (at most this many bytes of it): the facets of a
+# search look every matching article up again, and each page read is then a memory access, not
+# a read() system call. Only immutable: the file cannot change (let alone shrink) while mapped.
+MMAP_SIZE = 1 << 30
 
 SNIPPET_OPEN = "⟦"
 SNIPPET_CLOSE = "⟧"
@@ -475,6 +480,8 @@ def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datas
     conn.create_function("credit_photographer", 1, credit_photographer, deterministic=True)
     if database == DATABASE_NAME:
         conn.execute("PRAGMA query_only = 1")
+        if not datasette.get_database(database).is_mutable:
+            conn.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
 
 
 @hookimpl

@@ -389,6 +389,23 @@ def test_search_computes_the_configured_facets_and_no_suggestions(hostile: Hosti
     assert [v["count"] for v in facet_date["facet_results"]["first_seen"]["results"]] == [2]
 
 
+def pragma(datasette: Any, name: str) -> Any:
+    return asyncio.run(datasette.get_database("archive").execute(f"PRAGMA {name}")).first()[0]
+
+
+def test_immutable_archive_is_memory_mapped_live_one_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    build_archive(path, [record(1)])
+    for live, mmap_size in ((False, qds.MMAP_SIZE), (True, 0)):
+        datasette, _ = qds.build_datasette(path, live=live)
+        try:
+            assert pragma(datasette, "mmap_size") == mmap_size, live
+            assert pragma(datasette, "query_only") == 1
+        finally:
+            for database in datasette.databases.values():
+                database.close()
+
+
 # -- qiosk serve refusals --------------------------------------------------------------------
 
 
