@@ -2,4 +2,5 @@
 
 from qiosk_scraper.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker imports this module too: no CLI there
+    main()

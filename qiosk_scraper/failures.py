@@ -30,6 +30,7 @@ robots_disallowed     robots.txt forbids the URL
 parse_error           the spider could not read a page it fetched (bad JSON, broken XML ...)
 not_an_article        an article URL answered a page that is not an article (pipeline)
 extractor_error       the extractor failed on an article page (pipeline)
+extractor_crashed     the extraction worker process died on the page (pipeline; restarted)
 conflicting_canonical a URL named itself canonical for an article archived, live, elsewhere
                       (kept there; the URL recorded as its alias; pipeline)
 ===================== =======================================================================

@@ -59,5 +59,6 @@ SPIDER_MIDDLEWARES = {"qiosk_scraper.middlewares.SpiderFailureMiddleware": 40}
 ITEM_PIPELINES = {"qiosk_scraper.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"qiosk_scraper.crawl.CrawlProgress": 500}
 
+QIOSK_EXTRACT_WORKERS = None  # extraction processes beside the reactor: None, one per core
 QIOSK_WARC_MAX_BYTES = 1_000_000_000  # rotate WARC files at 1 GB
 QIOSK_PROGRESS = False  # the live progress line; `qiosk crawl` turns it on on a terminal

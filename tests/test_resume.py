@@ -178,9 +178,26 @@ def count_captures(db: Path) -> int:
         conn.close()
 
 
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie waiting for its reaper does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def crawl_killed_after(command: list[str], db: Path, more: int) -> int:
     """Run the crawl; SIGKILL it once ``more`` captures beyond those already in the archive
-    are committed. Returns how many there were at the kill."""
+    are committed, and see its extraction workers leave too. Returns how many captures there
+    were at the kill."""
     start = count_captures(db)
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -189,8 +206,13 @@ def crawl_killed_after(command: list[str], db: Path, more: int) -> int:
         while process.poll() is None:
             now = count_captures(db)
             if now - start >= more:
+                workers = children(process.pid)
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait()
+                deadline = time.monotonic() + 10
+                while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert [pid for pid in workers if alive(pid)] == [], "orphaned workers"
                 return now
             time.sleep(0.02)
         raise AssertionError(f"the crawl ended (exit {process.returncode}) before the kill")

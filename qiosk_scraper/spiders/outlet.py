@@ -133,6 +133,32 @@ def _canonical(url: str) -> str:
     return canonicalize(url)
 
 
+_LISTING_PATHS = (("tag", _TAG_PATH), ("author", _AUTHOR_PATH), ("region", _REGION_PATH))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _link_target(base: str, href: str) -> tuple[str, str | None]:
+    """The canonical URL ``href`` leads to from ``base`` and the listing its path has the shape
+    of ("tag", "author", "region", "section" for one path segment, else None); remembered,
+    with ``base`` as short as the join allows (see :func:`_join_base`)."""
+    url = _canonical(urljoin(base, href))
+    path = urlsplit(url).path
+    for kind, pattern in _LISTING_PATHS:
+        if pattern.match(path):
+            return url, kind
+    return url, "section" if _SECTION_PATH.match(path) else None
+
+
+def _join_base(page_url: str, href: str) -> str:
+    """What joining ``href`` to the page's URL depends on: nothing for an absolute URL, the
+    page's origin for a root- or scheme-relative one, else the page's URL itself."""
+    if href.startswith(("http://", "https://")):
+        return ""
+    if href.startswith("/"):
+        return "/".join(page_url.split("/", 3)[:3])
+    return page_url
+
+
 class SpiderArgumentError(ValueError):
     """A spider argument (site, since, sources ...) that cannot be used."""
 
@@ -831,17 +857,13 @@ class OutletSpider(scrapy.Spider):
             ).getall()
         )
         for href in response.css("a::attr(href)").getall():
-            url = _canonical(urljoin(response.url, href))
+            url, kind = _link_target(_join_base(response.url, href), href)
+            if kind is None or (kind == "section" and href not in navigation):
+                continue  # a one-segment path is a section only in the navigation
             if not self.on_site(url):
                 continue
-            path = urlsplit(url).path
-            request = None
-            if _TAG_PATH.match(path):
-                request = self.listing_request(url, "tag")
-            elif _AUTHOR_PATH.match(path):
-                request = self.listing_request(url, "author")
-            elif _REGION_PATH.match(path) or (href in navigation and _SECTION_PATH.match(path)):
-                request = self.listing_request(url, "section")
+            listing = "section" if kind == "region" else kind
+            request = self.listing_request(url, listing)
             if request is not None:
                 yield request
 
