@@ -20,6 +20,8 @@ DOWNLOAD_DELAY = 1.0  # about one request a second
 CONCURRENT_REQUESTS_PER_DOMAIN = 1  # one request at a time to the outlet
 AUTOTHROTTLE_ENABLED = True  # slow down further when the site slows down
 AUTOTHROTTLE_START_DELAY = 1.0  # start at the polite delay, not Scrapy's 5 s
+# Scrapy starts this many asyncio tasks for every callback's output; ours yield one item at most.
+CONCURRENT_ITEMS = 4
 TELNETCONSOLE_ENABLED = False  # no listening port on a researcher's machine
 REMOTE_CONTROL_ENABLED = False  # nor this one
 LOG_LEVEL = "INFO"  # DEBUG logs every request: too much for a 10,000-page crawl
@@ -59,6 +61,6 @@ SPIDER_MIDDLEWARES = {"qiosk_scraper.middlewares.SpiderFailureMiddleware": 40}
 ITEM_PIPELINES = {"qiosk_scraper.pipelines.ArchivePipeline": 300}
 EXTENSIONS = {"qiosk_scraper.crawl.CrawlProgress": 500}
 
-QIOSK_EXTRACT_WORKERS = None  # extraction processes beside the reactor: None, one per core
+QIOSK_EXTRACT_WORKERS = None  # processes beside the reactor (extraction, page links): one a core
 QIOSK_WARC_MAX_BYTES = 1_000_000_000  # rotate WARC files at 1 GB
 QIOSK_PROGRESS = False  # the live progress line; `qiosk crawl` turns it on on a terminal

@@ -23,6 +23,10 @@ Discovery sources:
 - ``links``: from article pages, the teaser stream under the article and the articles its body
   links to (old slugs and legacy date paths among them).
 
+Article and listing pages are read in the crawl's worker processes (:func:`read_article_links`,
+:func:`read_listing`: pure functions of the page), as the pipeline extracts articles there, so
+the reactor keeps to requests, captures and the archive; the spider decides what to request.
+
 Every URL is canonicalised (:func:`qiosk_scraper.urls.canonicalize`) before it is requested,
 so variants never reach the site twice; variants, redirects and post ids all resolve to one
 article row in the archive. Each (article URL, discovery source) pair is recorded in
@@ -55,7 +59,8 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
@@ -63,6 +68,7 @@ from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 
 import scrapy
 from lxml import etree
+from parsel import Selector
 from protego import Protego
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -92,6 +98,7 @@ from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
 from qiosk_scraper.urls import canonicalize, same_site
 from qiosk_scraper.warc import read_response
+from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 
 SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors", "links")
 POLITENESS_SETTINGS = (
@@ -288,6 +295,8 @@ class OutletSpider(scrapy.Spider):
     handle_httpstatus_list: ClassVar[list[int]] = [304]
     session: CrawlSession
     dupefilter: BaseDupeFilter
+    workers: int
+    pool: WorkerPool  # extraction and link reading, beside the reactor (from spider_opened)
 
     def __init__(
         self,
@@ -356,6 +365,7 @@ class OutletSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        spider.workers = extract_workers(settings)  # a bad value fails the crawl at once
         if spider.delay is not None:
             settings.set("DOWNLOAD_DELAY", spider.delay, priority="spider")
             settings.set("AUTOTHROTTLE_START_DELAY", max(spider.delay, 0.1), priority="spider")
@@ -384,6 +394,7 @@ class OutletSpider(scrapy.Spider):
         through): once, when the sitemap date says so or the crawl is idle. A redirect from a
         URL not yet known as their alias (an old slug, a legacy path) would otherwise fetch
         them a second time; now it ends at the redirect, which records the alias."""
+        self.pool = WorkerPool(self.workers, self.crawler.stats)
         engine = self.crawler.engine
         scheduler = engine.scheduler if engine is not None else None
         dupefilter = getattr(scheduler, "df", None)
@@ -403,6 +414,7 @@ class OutletSpider(scrapy.Spider):
 
     def closed_session(self, reason: str) -> None:
         assert self.crawler.stats is not None
+        self.pool.close()
         for archived, pages in self.claims.items():
             for page in pages:
                 message = f"{page.url} claims the post archived at {archived}, not asked again"
@@ -693,7 +705,8 @@ class OutletSpider(scrapy.Spider):
         except ReplayError as error:
             record_error(self.crawler, self.session, url, "replay_failed", str(error), capture_id)
             return
-        yield from self.article_links(stored)
+        if isinstance(stored, TextResponse):
+            yield from self.follow_article_links(read_article_links(stored.text, stored.url))
 
     def listing_request(
         self, raw_url: str, listing: str, label: str | None = None
@@ -760,7 +773,7 @@ class OutletSpider(scrapy.Spider):
 
     # -- listings ------------------------------------------------------------------------
 
-    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[scrapy.Request]:
         stored = self.current(response)
         if stored is None:
             return
@@ -768,10 +781,17 @@ class OutletSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         listing = response.meta["listing"]
-        label = response.meta.get("label") or listing_label(response, listing)
-        for teaser in extract_listing(response.body, response.url):
-            post_id = str(teaser.post_id) if getattr(teaser, "post_id", None) else None
-            url = _canonical(urljoin(response.url, teaser.url))
+        try:
+            page = await self.pool.run(read_listing, response.text, response.url, listing)
+        except ExtractorCrashed as error:
+            capture_id = (response.meta.get(CAPTURE_META) or {}).get("id")
+            record_error(
+                self.crawler, self.session, response.url, "extractor_crashed", str(error),
+                capture_id,
+            )  # fmt: skip
+            return
+        label = response.meta.get("label") or page.label
+        for url, post_id in page.teasers:
             if listing == "section" and label:
                 self.session.archive.record_listing(
                     url, label, crawl_id=self.session.crawl_id, post_id=post_id
@@ -779,30 +799,18 @@ class OutletSpider(scrapy.Spider):
             request = self.article_request(url, _LISTING_SOURCE[listing], post_id)
             if request is not None:
                 yield request
-        yield from self.follow_listings(response)
-        yield from self.next_pages(response, listing, label)
-
-    def next_pages(
-        self, response: TextResponse, listing: str, label: str | None
-    ) -> Iterator[scrapy.Request]:
-        """``/page/N/`` links of this listing, else its load-more JSON."""
-        base = urlsplit(response.url).path
-        match = _PAGED_PATH.match(base)
-        listing_path = match.group("listing") if match else base
-        paged_links = False
-        for href in response.css("a::attr(href)").getall():
-            url = _canonical(urljoin(response.url, href))
-            paged = _PAGED_PATH.match(urlsplit(url).path)
-            if paged and paged.group("listing") == listing_path and self.on_site(url):
-                paged_links = True
-                request = self.listing_request(url, listing, label)
-                if request is not None:
-                    yield request
-        # Load-more pages repeat what /page/N/ pages show: fetch them only without those.
-        more = None if paged_links or match else load_more_url(response, 2)
-        if more is not None and self.budget_left:
+        for request in self.follow_listing_links(page.feeds, page.listings):
+            yield request
+        # ``/page/N/`` links of this listing, else its load-more JSON: load-more pages repeat
+        # what /page/N/ pages show, so they are fetched only without those.
+        paged = [url for url in page.paged if self.on_site(url)]
+        for url in paged:
+            request = self.listing_request(url, listing, label)
+            if request is not None:
+                yield request
+        if not paged and page.more is not None and self.budget_left:
             yield self._request(
-                more, self.parse_load_more, "load_more", listing=listing, label=label, page=2
+                page.more, self.parse_load_more, "load_more", listing=listing, label=label, page=2
             )
 
     def parse_load_more(self, response: Response) -> Iterator[scrapy.Request]:
@@ -839,37 +847,25 @@ class OutletSpider(scrapy.Spider):
                 page=page,
             )
 
-    def follow_listings(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        """Section, tag and author pages and feeds that a page links to."""
+    def follow_listing_links(
+        self, feeds: Iterable[str], listings: Iterable[tuple[str, str]]
+    ) -> Iterator[scrapy.Request]:
+        """The feeds and the section, tag and author pages a page links to."""
         if "feeds" in self.sources:
-            for href in response.css(
-                'link[rel="alternate"][type="application/rss+xml"]::attr(href)'
-            ).getall():
-                url = _canonical(urljoin(response.url, href))
+            for url in feeds:
                 if self.on_site(url):
                     request = self.page_request(url, self.parse_feed, "feed")
                     if request is not None:
                         yield request
-        navigation = set(
-            response.css(
-                "nav a::attr(href), header a::attr(href), [class*=menu] a::attr(href), "
-                "a.widget__section::attr(href)"
-            ).getall()
-        )
-        for href in response.css("a::attr(href)").getall():
-            url, kind = _link_target(_join_base(response.url, href), href)
-            if kind is None or (kind == "section" and href not in navigation):
-                continue  # a one-segment path is a section only in the navigation
-            if not self.on_site(url):
-                continue
-            listing = "section" if kind == "region" else kind
-            request = self.listing_request(url, listing)
-            if request is not None:
-                yield request
+        for url, listing in listings:
+            if self.on_site(url):
+                request = self.listing_request(url, listing)
+                if request is not None:
+                    yield request
 
     # -- articles ------------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         capture = response.meta.get(CAPTURE_META) or {}
         capture_id, fetched_at = capture.get("id"), capture.get("fetched_at") or now_iso()
         if response.status == 304:
@@ -881,7 +877,9 @@ class OutletSpider(scrapy.Spider):
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value(ARTICLES_UNCHANGED)
                 self.session.archive.mark_unchanged(known_id, fetched_at)
-                yield from self.article_links(stored)
+                links = await self.read_links(stored, capture_id)
+                for request in self.follow_article_links(links):
+                    yield request
                 return
             # A page captured before but never archived (a crawl killed in between): it is
             # current, so the stored capture is extracted as if it had just been fetched.
@@ -890,17 +888,48 @@ class OutletSpider(scrapy.Spider):
             fetched_at = self.session.archive.capture(capture_id)["fetched_at"]
         url = _canonical(response.url)
         aliases = [(_canonical(u), "redirect") for u in response.meta.get("redirect_urls", [])]
+        links = await self.read_links(response, capture_id)
         yield ArticlePage(
             url=url,
             body=response.body,
             fetched_at=fetched_at,
             capture_id=capture_id,
-            post_id=response.meta.get("post_id") or page_post_id(response),
+            post_id=response.meta.get("post_id") or (links.post_id if links else None),
             aliases=[(alias, kind) for alias, kind in aliases if alias != url],
             source=response.meta.get("source", ""),
             expected=response.meta.get("expected", True),
         )
-        yield from self.article_links(response)
+        for request in self.follow_article_links(links):
+            yield request
+
+    async def read_links(self, response: Response, capture_id: int | None) -> ArticleLinks | None:
+        """What an article page leads to, read in the worker pool (None when it is no text,
+        or when reading it killed a worker: an ``extractor_crashed`` error)."""
+        if not isinstance(response, TextResponse):
+            return None
+        try:
+            return await self.pool.run(read_article_links, response.text, response.url)
+        except ExtractorCrashed as error:
+            record_error(
+                self.crawler, self.session, response.url, "extractor_crashed", str(error),
+                capture_id,
+            )  # fmt: skip
+            return None
+
+    def follow_article_links(self, links: ArticleLinks | None) -> Iterator[scrapy.Request]:
+        """The listings and articles an article page leads to."""
+        if links is None:
+            return
+        yield from self.follow_listing_links(links.feeds, links.listings)  # section, tag, author
+        if "links" in self.sources:  # the teaser stream under the article, and body links
+            for url, post_id in links.stream:
+                request = self.article_request(url, "stream", post_id)
+                if request is not None:
+                    yield request
+            for url in links.body:
+                request = self.article_request(url, "body", expected=False)
+                if request is not None:
+                    yield request
 
     def recheck_claimed(self, page: ArticlePage, archived: str) -> bool:
         """Hold ``page``, whose post the archive has at ``archived``, when this crawl has not
@@ -928,48 +957,18 @@ class OutletSpider(scrapy.Spider):
         self.claims.setdefault(archived, []).append(page)
         return True
 
-    def parse_claimed(self, response: Response) -> Iterator[Any]:
+    async def parse_claimed(self, response: Response) -> AsyncIterator[Any]:
         """The answer of an archived URL another page claimed: a redirect (its alias is
         recorded on capture) or the page itself; then the held pages go to the pipeline."""
         if response.status not in REDIRECT_STATUSES:
-            yield from self.parse_article(response)
-        yield from self.release_claims(response.request.url if response.request else response.url)
+            async for output in self.parse_article(response):
+                yield output
+        for page in self.release_claims(response.request.url if response.request else response.url):
+            yield page
 
     def release_claims(self, archived: str) -> Iterator[ArticlePage]:
         for page in self.claims.pop(archived, []):
             yield dataclasses.replace(page, rechecked=True)
-
-    def article_links(self, response: Response) -> Iterator[scrapy.Request]:
-        """The listings and articles an article page leads to."""
-        if not isinstance(response, TextResponse):
-            return
-        yield from self.follow_listings(response)  # its section, tag and author pages
-        if "links" in self.sources:  # the teaser stream under the article, and body links
-            for teaser in extract_listing(response.body, response.url):
-                post_id = str(teaser.post_id) if getattr(teaser, "post_id", None) else None
-                request = self.article_request(urljoin(response.url, teaser.url), "stream", post_id)
-                if request is not None:
-                    yield request
-            yield from self.body_links(response)
-
-    def body_links(self, response: TextResponse) -> Iterator[scrapy.Request]:
-        """Other articles the body links to (often by an old slug or a legacy date path)."""
-        navigation = {
-            _canonical(urljoin(response.url, href))
-            for href in response.css("nav a::attr(href), a.widget__section::attr(href)").getall()
-        }
-        for href in response.css(".body-description a::attr(href)").getall():
-            url = _canonical(urljoin(response.url, href))
-            path = urlsplit(url).path
-            if (
-                url in navigation
-                or path == "/"
-                or any(pattern.match(path) for pattern in (_TAG_PATH, _AUTHOR_PATH, _REGION_PATH))
-            ):
-                continue
-            request = self.article_request(urljoin(response.url, href), "body", expected=False)
-            if request is not None:
-                yield request
 
     # -- failures ------------------------------------------------------------------------
 
@@ -1003,7 +1002,11 @@ class OutletSpider(scrapy.Spider):
 
 def bootstrap_data(response: TextResponse) -> dict[str, Any]:
     """The page's ``window.REBELMOUSE_BOOTSTRAP_DATA`` object ({} when absent or broken)."""
-    match = _BOOTSTRAP.search(response.text)
+    return _bootstrap(response.text)
+
+
+def _bootstrap(text: str) -> dict[str, Any]:
+    match = _BOOTSTRAP.search(text)
     if not match:
         return {}
     try:
@@ -1022,7 +1025,11 @@ def page_post_id(response: Response) -> str | None:
     ``article.page-article``, else the bootstrap data's post id."""
     if not isinstance(response, TextResponse):
         return None
-    article = response.css("article.page-article")
+    return _post_id(response.selector, response.text)
+
+
+def _post_id(page: Selector, text: str) -> str | None:
+    article = page.css("article.page-article")
     if article:
         elid = (article[0].attrib.get("elid") or "").strip()
         if elid.isdigit():
@@ -1030,30 +1037,104 @@ def page_post_id(response: Response) -> str | None:
         match = _POST_ID_CLASS.search(article[0].attrib.get("class", ""))
         if match:
             return match.group(1)
-    post_id = _first(bootstrap_data(response), "postId", "post_id")
+    post_id = _first(_bootstrap(text), "postId", "post_id")
     return str(post_id) if post_id is not None else None
+
+
+def listing_links(page: Selector, url: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The feeds (canonical URLs) and the tag, author and section pages ((canonical URL,
+    listing)) a page links to; a one-segment path is a section only in the navigation."""
+    feeds = [
+        _canonical(urljoin(url, href))
+        for href in page.css('link[rel="alternate"][type="application/rss+xml"]::attr(href)')
+        .getall()
+    ]  # fmt: skip
+    navigation = set(
+        page.css(
+            "nav a::attr(href), header a::attr(href), [class*=menu] a::attr(href), "
+            "a.widget__section::attr(href)"
+        ).getall()
+    )
+    listings = []
+    for href in page.css("a::attr(href)").getall():
+        target, kind = _link_target(_join_base(url, href), href)
+        if kind is None or (kind == "section" and href not in navigation):
+            continue
+        listings.append((target, "section" if kind == "region" else kind))
+    return feeds, listings
+
+
+def _body_links(page: Selector, url: str) -> list[str]:
+    """Links in an article's body that may be other articles (often by an old slug or a legacy
+    date path): not the navigation, the home page, nor a tag, author or region page."""
+    navigation = {
+        _canonical(urljoin(url, href))
+        for href in page.css("nav a::attr(href), a.widget__section::attr(href)").getall()
+    }
+    found = []
+    for href in page.css(".body-description a::attr(href)").getall():
+        joined = urljoin(url, href)
+        target, kind = _link_target(_join_base(url, href), href)
+        if target in navigation or urlsplit(target).path == "/" or kind in _NOT_ARTICLE_KINDS:
+            continue
+        found.append(joined)
+    return found
+
+
+_NOT_ARTICLE_KINDS = ("tag", "author", "region")
+
+
+@dataclass(frozen=True)
+class ArticleLinks:
+    """What an article page leads to (:func:`read_article_links`)."""
+
+    post_id: str | None
+    feeds: list[str]  # canonical feed URLs
+    listings: list[tuple[str, str]]  # (canonical URL, "tag" | "author" | "section")
+    stream: list[tuple[str, str | None]]  # the teasers under the article: (URL, post id)
+    body: list[str]  # body links that may be articles, as written (joined to the page URL)
+
+
+def read_article_links(text: str, url: str) -> ArticleLinks:
+    """Read an article page's post id and links: pure (no spider state, no network), so the
+    crawl runs it in its worker pool; the spider decides what to request."""
+    page = Selector(text=text)
+    feeds, listings = listing_links(page, url)
+    stream = [
+        (urljoin(url, teaser.url), str(teaser.post_id) if teaser.post_id else None)
+        for teaser in extract_listing(text, url)
+    ]
+    return ArticleLinks(_post_id(page, text), feeds, listings, stream, _body_links(page, url))
 
 
 def listing_label(response: TextResponse, listing: str) -> str | None:
     """The label of a section listing page (its heading, else its ``og:title``)."""
+    return _listing_label(response.selector, listing)
+
+
+def _listing_label(page: Selector, listing: str) -> str | None:
     if listing != "section":
         return None
-    label = response.css("main h1::text, h1.section-title::text, h1::text").get()
+    label = page.css("main h1::text, h1.section-title::text, h1::text").get()
     if not label:
-        label = response.css('meta[property="og:title"]::attr(content)').get()
+        label = page.css('meta[property="og:title"]::attr(content)').get()
     return label.strip() if label and label.strip() else None
 
 
 def load_more_url(response: TextResponse, page: int) -> str | None:
     """The load-more JSON URL of page ``page`` of a listing page's main post stream, when the
     stream says it has more (sidebar streams are left alone)."""
+    return _load_more_url(response.selector, response.text, response.url, page)
+
+
+def _load_more_url(selector: Selector, text: str, url: str, page: int) -> str | None:
     holders = [
-        holder for holder in response.css("[data-has-more]") if not holder.xpath("ancestor::aside")
+        holder for holder in selector.css("[data-has-more]") if not holder.xpath("ancestor::aside")
     ]
     if not holders or holders[0].attrib.get("data-has-more", "").lower() not in ("true", "1"):
         return None
     holder = holders[0]
-    data = bootstrap_data(response)
+    data = _bootstrap(text)
     resource_id = _first(holder.attrib, "data-source", "data-resource-id") or _first(
         data, "resourceId", "resource_id"
     )
@@ -1063,4 +1144,38 @@ def load_more_url(response: TextResponse, page: int) -> str | None:
     query: dict[str, Any] = {"resource_id": resource_id, "pn": page, "rm_lazy_load": 1}
     if site_id:
         query = {"site_id": site_id, **query}
-    return urljoin(response.url, f"{_LOAD_MORE_PATH}?{urlencode(query)}")
+    return urljoin(url, f"{_LOAD_MORE_PATH}?{urlencode(query)}")
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """What a section, tag or author page shows and leads to (:func:`read_listing`)."""
+
+    label: str | None  # a section page's label (its heading)
+    teasers: list[tuple[str, str | None]]  # (canonical article URL, post id), in page order
+    feeds: list[str]
+    listings: list[tuple[str, str]]  # as :func:`listing_links`
+    paged: list[str]  # canonical ``/page/N/`` URLs of this same listing
+    more: str | None  # the load-more URL of page 2 (None on a /page/N/ page itself)
+
+
+def read_listing(text: str, url: str, listing: str) -> ListingPage:
+    """Read a listing page: pure (no spider state, no network), so the crawl runs it in its
+    worker pool; the spider decides what to request."""
+    page = Selector(text=text)
+    teasers = [
+        (_canonical(urljoin(url, t.url)), str(t.post_id) if t.post_id else None)
+        for t in extract_listing(text, url)
+    ]
+    feeds, listings = listing_links(page, url)
+    base = urlsplit(url).path
+    match = _PAGED_PATH.match(base)
+    listing_path = match.group("listing") if match else base
+    paged = []
+    for href in page.css("a::attr(href)").getall():
+        target = _canonical(urljoin(url, href))
+        found = _PAGED_PATH.match(urlsplit(target).path)
+        if found and found.group("listing") == listing_path:
+            paged.append(target)
+    more = None if match else _load_more_url(page, text, url, 2)
+    return ListingPage(_listing_label(page, listing), teasers, feeds, listings, paged, more)
