@@ -389,6 +389,21 @@ def test_search_computes_the_configured_facets_and_no_suggestions(hostile: Hosti
     assert [v["count"] for v in facet_date["facet_results"]["first_seen"]["results"]] == [2]
 
 
+def test_an_empty_search_box_shows_every_article(hostile: Hostile) -> None:
+    datasette, _, _ = hostile
+    for blank in ("_search=", "_search=+", "_search_title=%20"):
+        answer = get(datasette, f"/archive/articles.json?{blank}&_shape=objects")
+        assert answer.status_code == 200, (blank, answer.text)
+        assert answer.json()["filtered_table_rows_count"] == 2
+    page = get(datasette, "/archive/articles?_search=&_sort=id")
+    assert page.status_code == 200 and "Invalid SQL" not in page.text
+    # Other parameters stay as they were sent.
+    assert (
+        qds.without_blank_search(b"_search=&_sort=id&_facet=section") == b"_sort=id&_facet=section"
+    )
+    assert qds.without_blank_search(b"_search=a%20b&_x=") == b"_search=a%20b&_x="
+
+
 def pragma(datasette: Any, name: str) -> Any:
     return asyncio.run(datasette.get_database("archive").execute(f"PRAGMA {name}")).first()[0]
 
