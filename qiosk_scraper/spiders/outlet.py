@@ -784,14 +784,31 @@ class OutletSpider(scrapy.Spider):
         try:
             page = await self.pool.run(read_listing, response.text, response.url, listing)
         except ExtractorCrashed as error:
-            capture_id = (response.meta.get(CAPTURE_META) or {}).get("id")
-            record_error(
-                self.crawler, self.session, response.url, "extractor_crashed", str(error),
-                capture_id,
-            )  # fmt: skip
+            self.record_crash(response, error)
             return
         label = response.meta.get("label") or page.label
-        for url, post_id in page.teasers:
+        for request in self.listed_articles(page.teasers, listing, label):
+            yield request
+        for request in self.follow_listing_links(page.feeds, page.listings):
+            yield request
+        # ``/page/N/`` links of this listing, else its load-more JSON: load-more pages repeat
+        # what /page/N/ pages show, so they are fetched only without those.
+        paged = [url for url in page.paged if self.on_site(url)]
+        for url in paged:
+            next_page = self.listing_request(url, listing, label)
+            if next_page is not None:
+                yield next_page
+        if not paged and page.more is not None and self.budget_left:
+            yield self._request(
+                page.more, self.parse_load_more, "load_more", listing=listing, label=label, page=2
+            )
+
+    def listed_articles(
+        self, teasers: Iterable[tuple[str, str | None]], listing: str, label: str | None
+    ) -> Iterator[scrapy.Request]:
+        """The articles a listing shows ((canonical URL, post id) pairs); a section's are
+        recorded as its sightings (``article_sections.listed``)."""
+        for url, post_id in teasers:
             if listing == "section" and label:
                 self.session.archive.record_listing(
                     url, label, crawl_id=self.session.crawl_id, post_id=post_id
@@ -799,19 +816,6 @@ class OutletSpider(scrapy.Spider):
             request = self.article_request(url, _LISTING_SOURCE[listing], post_id)
             if request is not None:
                 yield request
-        for request in self.follow_listing_links(page.feeds, page.listings):
-            yield request
-        # ``/page/N/`` links of this listing, else its load-more JSON: load-more pages repeat
-        # what /page/N/ pages show, so they are fetched only without those.
-        paged = [url for url in page.paged if self.on_site(url)]
-        for url in paged:
-            request = self.listing_request(url, listing, label)
-            if request is not None:
-                yield request
-        if not paged and page.more is not None and self.budget_left:
-            yield self._request(
-                page.more, self.parse_load_more, "load_more", listing=listing, label=label, page=2
-            )
 
     def parse_load_more(self, response: Response) -> Iterator[scrapy.Request]:
         stored = self.current(response)
@@ -820,20 +824,17 @@ class OutletSpider(scrapy.Spider):
         response = stored
         listing, label = response.meta["listing"], response.meta.get("label")
         data = json.loads(response.body)
-        for posts in (data.get("posts_by_source") or {}).values():
-            for post in posts:
-                link = post.get("post_url") or post.get("url")
-                if not link:
-                    continue
-                url = _canonical(urljoin(response.url, link))
-                post_id = str(post["id"]) if post.get("id") is not None else None
-                if listing == "section" and label:
-                    self.session.archive.record_listing(
-                        url, label, crawl_id=self.session.crawl_id, post_id=post_id
-                    )
-                request = self.article_request(url, _LISTING_SOURCE[listing], post_id)
-                if request is not None:
-                    yield request
+        teasers = [
+            (
+                _canonical(urljoin(response.url, link)),
+                str(post["id"]) if post.get("id") is not None else None,
+            )
+            for posts in (data.get("posts_by_source") or {}).values()
+            for post in posts
+            for link in [post.get("post_url") or post.get("url")]
+            if link
+        ]
+        yield from self.listed_articles(teasers, listing, label)
         if data.get("has_more") and self.budget_left:
             page = response.meta["page"] + 1
             parts = urlsplit(response.url)
@@ -877,7 +878,7 @@ class OutletSpider(scrapy.Spider):
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value(ARTICLES_UNCHANGED)
                 self.session.archive.mark_unchanged(known_id, fetched_at)
-                links = await self.read_links(stored, capture_id)
+                links = await self.read_links(stored)
                 for request in self.follow_article_links(links):
                     yield request
                 return
@@ -888,7 +889,7 @@ class OutletSpider(scrapy.Spider):
             fetched_at = self.session.archive.capture(capture_id)["fetched_at"]
         url = _canonical(response.url)
         aliases = [(_canonical(u), "redirect") for u in response.meta.get("redirect_urls", [])]
-        links = await self.read_links(response, capture_id)
+        links = await self.read_links(response)
         yield ArticlePage(
             url=url,
             body=response.body,
@@ -902,7 +903,7 @@ class OutletSpider(scrapy.Spider):
         for request in self.follow_article_links(links):
             yield request
 
-    async def read_links(self, response: Response, capture_id: int | None) -> ArticleLinks | None:
+    async def read_links(self, response: Response) -> ArticleLinks | None:
         """What an article page leads to, read in the worker pool (None when it is no text,
         or when reading it killed a worker: an ``extractor_crashed`` error)."""
         if not isinstance(response, TextResponse):
@@ -910,11 +911,15 @@ class OutletSpider(scrapy.Spider):
         try:
             return await self.pool.run(read_article_links, response.text, response.url)
         except ExtractorCrashed as error:
-            record_error(
-                self.crawler, self.session, response.url, "extractor_crashed", str(error),
-                capture_id,
-            )  # fmt: skip
+            self.record_crash(response, error)
             return None
+
+    def record_crash(self, response: Response, error: ExtractorCrashed) -> None:
+        """A worker died reading the page: an ``extractor_crashed`` error, the crawl goes on."""
+        capture_id = (response.meta.get(CAPTURE_META) or {}).get("id")
+        record_error(
+            self.crawler, self.session, response.url, "extractor_crashed", str(error), capture_id
+        )
 
     def follow_article_links(self, links: ArticleLinks | None) -> Iterator[scrapy.Request]:
         """The listings and articles an article page leads to."""
