@@ -188,66 +188,99 @@ def _config_column(config: Mapping[str, Any]) -> str:
     return column
 
 
-class MonthFacet(Facet):
+class _ToggleFacet(Facet):
+    """What the month and through facets share: no suggestions, a time-limited query per
+    configured facet, and values that toggle one filter each, in Datasette's shape."""
+
+    async def suggest(self) -> list[dict[str, Any]]:
+        return []
+
+    async def _rows(self, sql: str) -> list[Any] | None:
+        """The facet query's rows, or None when it ran past ``facet_time_limit_ms``."""
+        try:
+            results = await self.ds.execute(
+                self.database,
+                sql,
+                self.params,
+                truncate=False,
+                custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+            )
+        except QueryInterrupted:
+            return None
+        return list(results.rows)
+
+    def _result(
+        self,
+        source_and_config: Mapping[str, Any],
+        name: str,
+        configured: str,
+        rows: list[Any],
+        filter_key: str,
+        filter_values: list[str],
+        label: str = "value",
+    ) -> dict[str, Any]:
+        """One facet: each row toggles the filter ``filter_key`` with its value in
+        ``filter_values`` (one a row) on or off."""
+        size = self.get_facet_size()
+        pairs = set(self.get_querystring_pairs())
+        values = []
+        for row, filter_value in zip(rows[:size], filter_values, strict=False):
+            arg = (filter_key, filter_value)
+            selected = arg in pairs
+            toggle = (path_with_removed_args if selected else path_with_added_args)(
+                self.request, dict([arg])
+            )
+            values.append(
+                {
+                    "value": row["value"],
+                    "label": row[label],
+                    "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, toggle),
+                    "selected": selected,
+                }
+            )
+        return {
+            "name": name,
+            "type": self.type,
+            "results": values,
+            "hideable": source_and_config["source"] != "metadata",
+            "toggle_url": self.ds.urls.path(
+                path_with_removed_args(self.request, {f"_facet_{self.type}": configured})
+            ),
+            "truncated": len(rows) > size,
+        }
+
+
+class MonthFacet(_ToggleFacet):
     """Year-month of an ISO 8601 date column (``YYYY-MM``), newest first; selecting a month
     filters with ``<column>__startswith=YYYY-MM``."""
 
     type = "month"
 
-    async def suggest(self) -> list[dict[str, Any]]:
-        return []
-
     async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
         results: list[dict[str, Any]] = []
         timed_out: list[str] = []
         size = self.get_facet_size()
-        pairs = self.get_querystring_pairs()
         for source_and_config in self.get_configs():
             column = _config_column(source_and_config["config"])
             col = escape_sqlite(column)
-            sql = (
+            rows = await self._rows(
                 f"select substr({col}, 1, 7) as value, count(*) as count from ({self.sql}) "
                 f"where {col} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "
                 f"group by value order by value desc limit {size + 1}"
             )
-            try:
-                rows = await self.ds.execute(
-                    self.database,
-                    sql,
-                    self.params,
-                    truncate=False,
-                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
-                )
-            except QueryInterrupted:
+            if rows is None:
                 timed_out.append(column)
                 continue
-            values = []
-            for row in rows.rows[:size]:
-                arg = (f"{column}__startswith", row["value"])
-                selected = arg in pairs
-                toggle = (path_with_removed_args if selected else path_with_added_args)(
-                    self.request, dict([arg])
-                )
-                values.append(
-                    {
-                        "value": row["value"],
-                        "label": row["value"],
-                        "count": row["count"],
-                        "toggle_url": self.ds.absolute_url(self.request, toggle),
-                        "selected": selected,
-                    }
-                )
             results.append(
-                {
-                    "name": f"{column} month",
-                    "type": self.type,
-                    "results": values,
-                    "hideable": source_and_config["source"] != "metadata",
-                    "toggle_url": self.ds.urls.path(
-                        path_with_removed_args(self.request, {"_facet_month": column})
-                    ),
-                    "truncated": len(rows.rows) > size,
-                }
+                self._result(
+                    source_and_config,
+                    f"{column} month",
+                    column,
+                    rows,
+                    f"{column}__startswith",
+                    [row["value"] for row in rows],
+                )
             )
         return results, timed_out
 
@@ -274,22 +307,18 @@ async def link_keys(db: Database, link_table: str, table: str) -> tuple[dict[str
     return ours[0], others[0]
 
 
-class ThroughFacet(Facet):
+class ThroughFacet(_ToggleFacet):
     """Counts over a many-to-many link table (``article_authors``): for each row of the other
     table (authors), how many of the listed rows link to it, labelled by its label column;
     selecting one filters with ``_via`` (see :func:`filters_from_request`)."""
 
     type = "through"
 
-    async def suggest(self) -> list[dict[str, Any]]:
-        return []
-
     async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
         results: list[dict[str, Any]] = []
         timed_out: list[str] = []
         size = self.get_facet_size()
         db = self.ds.get_database(self.database)
-        selected = {value for key, value in self.get_querystring_pairs() if key == VIA_ARG}
         for source_and_config in self.get_configs():
             link_table = _config_column(source_and_config["config"])
             our, other = await link_keys(db, link_table, self.table)
@@ -297,7 +326,7 @@ class ThroughFacet(Facet):
             label_sql = (
                 f"o.{escape_sqlite(label)}" if label else f"t.{escape_sqlite(other['column'])}"
             )
-            sql = (
+            rows = await self._rows(
                 f"select t.{escape_sqlite(other['column'])} as value, {label_sql} as label, "
                 f"count(distinct t.{escape_sqlite(our['column'])}) as count "
                 f"from {escape_sqlite(link_table)} t "
@@ -307,43 +336,19 @@ class ThroughFacet(Facet):
                 f"(select {escape_sqlite(our['other_column'])} from ({self.sql})) "
                 f"group by value order by count desc, label limit {size + 1}"
             )
-            try:
-                rows = await self.ds.execute(
-                    self.database,
-                    sql,
-                    self.params,
-                    truncate=False,
-                    custom_time_limit=self.ds.setting("facet_time_limit_ms"),
-                )
-            except QueryInterrupted:
+            if rows is None:
                 timed_out.append(link_table)
                 continue
-            values = []
-            for row in rows.rows[:size]:
-                arg = via_value(link_table, other["column"], row["value"])
-                toggle = (path_with_removed_args if arg in selected else path_with_added_args)(
-                    self.request, {VIA_ARG: arg}
-                )
-                values.append(
-                    {
-                        "value": row["value"],
-                        "label": row["label"],
-                        "count": row["count"],
-                        "toggle_url": self.ds.absolute_url(self.request, toggle),
-                        "selected": arg in selected,
-                    }
-                )
             results.append(
-                {
-                    "name": other["other_table"],
-                    "type": self.type,
-                    "results": values,
-                    "hideable": source_and_config["source"] != "metadata",
-                    "toggle_url": self.ds.urls.path(
-                        path_with_removed_args(self.request, {"_facet_through": link_table})
-                    ),
-                    "truncated": len(rows.rows) > size,
-                }
+                self._result(
+                    source_and_config,
+                    other["other_table"],
+                    link_table,
+                    rows,
+                    VIA_ARG,
+                    [via_value(link_table, other["column"], row["value"]) for row in rows],
+                    label="label",
+                )
             )
         return results, timed_out
 
