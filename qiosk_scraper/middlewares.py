@@ -85,8 +85,9 @@ def header_pairs(headers: object) -> list[tuple[str, str]]:
     return pairs
 
 
-class WarcCaptureMiddleware:
-    """Writes every response to WARC and indexes it in the archive's ``captures``."""
+class _SessionMiddleware:
+    """What every middleware here starts from: the crawler (its settings and stats) and the
+    crawl session it writes to, set up in ``from_crawler``."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -95,6 +96,10 @@ class WarcCaptureMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+
+class WarcCaptureMiddleware(_SessionMiddleware):
+    """Writes every response to WARC and indexes it in the archive's ``captures``."""
 
     def process_response(self, request: Request, response: Response) -> Response:
         fetched = datetime.now(UTC).replace(microsecond=0)
@@ -169,7 +174,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class BackoffRetryMiddleware:
+class BackoffRetryMiddleware(_SessionMiddleware):
     """Scrapy's retries with a wait before each: ``Retry-After`` or exponential backoff. The
     engine is paused during the wait (no new requests start), and the retry is handed back
     once the wait is over, which also wakes the engine up."""
@@ -178,7 +183,7 @@ class BackoffRetryMiddleware:
         settings = crawler.settings
         if not settings.getbool("RETRY_ENABLED"):
             raise NotConfigured("RETRY_ENABLED is off")
-        self.crawler = crawler
+        super().__init__(crawler)
         self.max_retry_times = settings.getint("RETRY_TIMES")
         self.retry_http_codes = {int(code) for code in settings.getlist("RETRY_HTTP_CODES")}
         self.priority_adjust = settings.getint("RETRY_PRIORITY_ADJUST")
@@ -189,11 +194,6 @@ class BackoffRetryMiddleware:
         self.base = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_BASE")
         self.cap = crawler.settings.getfloat("QIOSK_RETRY_BACKOFF_MAX")
         self.paused_until = 0.0
-        self.session = session_of(crawler, type(self).__name__)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def _retry(self, request: Request, reason: str | Exception) -> Request | None:
         if request.meta.get("dont_retry", False):
@@ -268,19 +268,15 @@ class BackoffRetryMiddleware:
             engine.unpause()
 
 
-class RequestGuardMiddleware:
+class RequestGuardMiddleware(_SessionMiddleware):
     """Refuses every request the crawl must not make (:func:`qiosk_scraper.guard.url_refusal`):
     not http(s), another host, a private address while crawling a public site. Sitemaps get
     ``QIOSK_SITEMAP_MAXSIZE`` as their size cap (the sitemap protocol allows 50 MB). A
     redirected request loses the conditional headers of the URL it was redirected from."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.session = session_of(crawler, type(self).__name__)
+        super().__init__(crawler)
         self.sitemap_maxsize = crawler.settings.getint("QIOSK_SITEMAP_MAXSIZE")
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         refusal = url_refusal(request.url, self.session.site)
@@ -295,20 +291,16 @@ class RequestGuardMiddleware:
                 request.headers.pop(name, None)
 
 
-class ResponseGuardMiddleware:
+class ResponseGuardMiddleware(_SessionMiddleware):
     """Checks the raw answer: a redirect the crawl must not follow, a gzip or deflate body that
     does not decode whole or decodes over the size cap."""
 
     def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         settings = crawler.settings
-        self.session = session_of(crawler, type(self).__name__)
         self.max_hops = settings.getint("REDIRECT_MAX_TIMES")
         self.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         self.redirects = settings.getbool("REDIRECT_ENABLED")
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -342,17 +334,9 @@ def redirect_target(url: str, location: bytes) -> str:
     return urljoin(url, safe_url_string(location))
 
 
-class PageGuardMiddleware:
+class PageGuardMiddleware(_SessionMiddleware):
     """Checks the decoded answer to an article or listing request: refuses one that is empty or
     not HTML, and re-encodes a page whose charset is wrong or missing (recorded in ``errors``)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.session = session_of(crawler, type(self).__name__)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -383,17 +367,9 @@ class PageGuardMiddleware:
         return response
 
 
-class SpiderFailureMiddleware:
+class SpiderFailureMiddleware(_SessionMiddleware):
     """A spider callback that fails on a page (bad JSON, a parser error ...) becomes a
     ``parse_error`` row; the crawl goes on. HTTP errors are the errbacks' business."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.session = session_of(crawler, type(self).__name__)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def process_spider_exception(
         self, response: Response, exception: Exception, spider: Spider | None = None
