@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from qiosk_scraper import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Qiosk(click.Group):
@@ -55,6 +59,20 @@ def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         return check_http_url(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
+    """``--db``: the archive a command works on, with the default and path type they share
+    (``crawl``'s stays text, as the spider argument it passes on)."""
+    from qiosk_scraper.crawl import DEFAULT_DB
+
+    return click.option(
+        "--db",
+        default=DEFAULT_DB,
+        show_default=True,
+        type=click.Path(dir_okay=False, exists=exists, path_type=Path),
+        help=help,
+    )
 
 
 @click.group(cls=Qiosk, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,19 +7,12 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import main
+from qiosk_scraper.cli import db_option, main
 from qiosk_scraper.coverage import CoverageError, coverage, coverage_table
-from qiosk_scraper.crawl import DEFAULT_DB
 
 
 @main.command("coverage")
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Archive database.",
-)
+@db_option("Archive database.", exists=True)
 @click.option("--crawl", "crawl_id", type=int, help="Crawl to report on (default: the latest).")
 @click.option(
     "--limit",

@@ -8,19 +8,12 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import main
-from qiosk_scraper.crawl import DEFAULT_DB
+from qiosk_scraper.cli import db_option, main
 from qiosk_scraper.reextract import reextract
 
 
 @main.command("reextract")
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Archive database (its WARC files are read from warc/ beside it).",
-)
+@db_option("Archive database (its WARC files are read from warc/ beside it).", exists=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

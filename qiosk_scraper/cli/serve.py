@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import main
-from qiosk_scraper.crawl import DEFAULT_DB
+from qiosk_scraper.cli import db_option, main
 from qiosk_scraper.datasette import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -18,13 +17,7 @@ from qiosk_scraper.datasette import (
 
 
 @main.command("serve")
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Archive database to serve.",
-)
+@db_option("Archive database to serve.")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option(

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import main
-from qiosk_scraper.crawl import DEFAULT_DB
+from qiosk_scraper.cli import db_option, main
 from qiosk_scraper.snapshot import SnapshotError, export_snapshot, verify_snapshot
 
 
@@ -22,13 +21,7 @@ def snapshot_group() -> None:
 
 @snapshot_group.command("export")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--db",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Archive database to export.",
-)
+@db_option("Archive database to export.")
 @click.option(
     "--as-of",
     help="Cut-off, ISO 8601 (UTC when no offset; a date alone is its 00:00). "
