@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +60,15 @@ def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         return check_http_url(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+@contextmanager
+def command_errors(*errors: type[Exception]) -> Iterator[None]:
+    """The failures a command expects (``errors``) end it in their one-line message."""
+    try:
+        yield
+    except errors as error:
+        raise click.ClickException(str(error)) from error
 
 
 def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import db_option, main
+from qiosk_scraper.cli import command_errors, db_option, main
 from qiosk_scraper.coverage import CoverageError, coverage, coverage_table
 
 
@@ -27,12 +27,9 @@ def coverage_command(db: Path, crawl_id: int | None, limit: int) -> None:
 
     Example: qiosk coverage --db archive/demo.db
     """
-    try:
-        with Archive(db) as archive:
-            archive.check_integrity()
-            report = coverage(archive, crawl_id)
-    except (ArchiveError, CoverageError) as error:
-        raise click.ClickException(str(error)) from error
+    with command_errors(ArchiveError, CoverageError), Archive(db) as archive:
+        archive.check_integrity()
+        report = coverage(archive, crawl_id)
     against = f", against crawl {report.previous_crawl_id}" if report.previous_crawl_id else ""
     click.echo(f"crawl {report.crawl_id}: {report.articles:,} articles found{against}")
     click.echo(coverage_table(report))

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import http_url, main
+from qiosk_scraper.cli import command_errors, http_url, main
 from qiosk_scraper.crawl import (
     DEFAULT_DB,
     DEFAULT_SITE,
@@ -96,12 +96,11 @@ def crawl_command(
 
     Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
     """
-    try:  # a bad database path or a busy archive fails here, in one line, before any request
+    # A bad database path or a busy archive fails here, in one line, before any request.
+    with command_errors(ArchiveError, ArchiveBusy, OSError):
         with Archive(db) as archive:
             archive.check_integrity()
         CrawlLock(db).release()
-    except (ArchiveError, ArchiveBusy, OSError) as error:
-        raise click.ClickException(str(error)) from error
     options: dict[str, Any] = {
         "site": site,
         "max_articles": max_articles,
@@ -120,10 +119,8 @@ def crawl_command(
         if given:
             option = "--" + given[0].replace("_", "-")
             raise click.UsageError(f"--resume takes the interrupted crawl's options; drop {option}")
-        try:
+        with command_errors(NothingToResume):
             options = resume_arguments(db)
-        except NothingToResume as error:
-            raise click.ClickException(str(error)) from error
         site = options["site"]
     result = run_crawl(db=db, contact=contact, progress=sys.stderr.isatty(), **options)
     click.echo(f"crawl {result.crawl_id} of {site} into {db}: {result.status}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import main
+from qiosk_scraper.cli import command_errors, main
 from qiosk_scraper.demo import DemoError, DemoPlan, run_demo
 
 
@@ -56,7 +56,5 @@ def demo_command(
     Example: qiosk demo --port 8765 --serve-port 8001
     """
     plan = DemoPlan(port=port, serve_port=serve_port, articles=articles, db=db, snapshot=snapshot)
-    try:
+    with command_errors(DemoError):
         run_demo(plan, serve=not no_serve, echo=click.echo)
-    except DemoError as error:
-        raise click.ClickException(str(error)) from error

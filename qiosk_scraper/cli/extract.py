@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import http_url, main
+from qiosk_scraper.cli import command_errors, http_url, main
 from qiosk_scraper.evaluate import EXACT_FIELDS, EvalError, evaluate, find_cases
 from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
 from qiosk_scraper.extract.page import parse_html
@@ -105,10 +105,8 @@ def eval_command(directory: Path, fetched_at: str | None, show: int) -> None:
 
     Example: qiosk eval /tmp/mirror-build
     """
-    try:
+    with command_errors(EvalError):
         cases = find_cases(directory)
-    except EvalError as err:
-        raise click.ClickException(str(err)) from err
     report = evaluate(cases, _moment(fetched_at) if fetched_at else None)
     click.echo(f"pages: {len(report.pages)}")
     for name in EXACT_FIELDS:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import db_option, main
+from qiosk_scraper.cli import command_errors, db_option, main
 from qiosk_scraper.reextract import reextract
 
 
@@ -34,12 +34,10 @@ def reextract_command(db: Path, workers: int | None) -> None:
             sys.stderr.write(f"\r\x1b[K{done:,}/{total:,} articles")
             sys.stderr.flush()
 
-    try:
+    with command_errors(ArchiveError):
         with Archive(db) as archive:
             archive.check_integrity()
         result = reextract(db, workers=workers, progress=progress)
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     click.echo(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import db_option, main
+from qiosk_scraper.cli import command_errors, db_option, main
 from qiosk_scraper.datasette import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -33,8 +33,6 @@ def serve_command(db: Path, host: str, port: int, live: bool) -> None:
 
     Example: qiosk serve --db archive/demo.db --port 8001
     """
-    try:
+    with command_errors(ServeError):
         click.echo(f"serving {db} read-only at {url_for(host, port)} (Ctrl-C stops)", err=True)
         serve(db, host=host, port=port, live=live)
-    except ServeError as error:
-        raise click.ClickException(str(error)) from error

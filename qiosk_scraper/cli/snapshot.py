@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import db_option, main
+from qiosk_scraper.cli import command_errors, db_option, main
 from qiosk_scraper.snapshot import SnapshotError, export_snapshot, verify_snapshot
 
 
@@ -39,12 +39,10 @@ def export_command(
 
     Example: qiosk snapshot export archive/snapshots/demo --db archive/demo.db --with-warc
     """
-    try:
+    with command_errors(SnapshotError):
         result = export_snapshot(
             db, out_dir, as_of=as_of, name=name, with_warc=with_warc, force=force
         )
-    except SnapshotError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(
         f"snapshot {result.name} as of {result.as_of} in {result.directory}: "
         f"{result.articles} articles, {result.revisions} revisions, "
