@@ -645,6 +645,57 @@ class Archive:
             self._link_aliases_and_sightings(article_id, url, [a for a, _ in alias_list], post_id)
         return outcome
 
+    def first_archived_in(self, article_id: int, crawl_id: int) -> bool:
+        """Whether crawl ``crawl_id`` archived the article first and has not revised it."""
+        rows = self.db.execute(
+            "SELECT c.crawl_id FROM revisions r LEFT JOIN captures c ON c.id = r.capture_id "
+            "WHERE r.article_id = ?",
+            [article_id],
+        ).fetchall()
+        return [tuple(row) for row in rows] == [(crawl_id,)]
+
+    def take_over(
+        self,
+        article_id: int,
+        record: Mapping[str, Any],
+        *,
+        capture_id: int | None,
+        fetched_at: str,
+        extractor_version: str | None,
+        aliases: Iterable[tuple[str, str]] = (),
+    ) -> str:
+        """Give an article first archived in this crawl to another URL of its post that names
+        itself canonical (``record``): its row, child rows and first revision become that
+        page's, as if the crawl had met it first; the URL it had becomes its
+        ``conflicting_canonical`` alias. Returns that URL."""
+        url, digest = record["url"], content_hash(record)
+        with self.db.atomic():
+            loser = self._table("articles").get(article_id)["url"]
+            row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
+            row.update(
+                content_hash=digest,
+                last_fetched=fetched_at,
+                capture_id=capture_id,
+                extractor_version=extractor_version,
+            )
+            self._table("articles").update(article_id, row)
+            self._delete_children(article_id)
+            self._insert_children(article_id, record)
+            self.db.execute(
+                "UPDATE revisions SET fetched_at = ?, content_hash = ?, record = ?, "
+                "extractor_version = ?, capture_id = ? WHERE article_id = ? AND revision = 1",
+                [fetched_at, digest, _record_json(record), extractor_version, capture_id,
+                 article_id],
+            )  # fmt: skip
+            self.db.execute("DELETE FROM url_aliases WHERE url IN (?, ?)", [url, loser])
+            self._alias(loser, url, CONFLICTING_CANONICAL, article_id)
+            for alias, kind in aliases:
+                if alias not in (url, loser):
+                    self._alias(alias, url, kind, article_id)
+            post_id = self._table("articles").get(article_id)["post_id"]
+            self._link_aliases_and_sightings(article_id, url, [loser], post_id)
+        return str(loser)
+
     def _conflicting(
         self, existing: Mapping[str, Any], url: str, aliases: list[tuple[str, str]]
     ) -> bool:

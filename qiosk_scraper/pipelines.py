@@ -36,6 +36,13 @@ logger = logging.getLogger(__name__)
 _OUTCOME_STAT = {"new": ARTICLES_NEW, "updated": ARTICLES_UPDATED, "unchanged": ARTICLES_UNCHANGED}
 
 
+def preferred(url: str, *, over: str) -> bool:
+    """Of two live URLs of one post that both name themselves canonical, the one a crawl that
+    meets both keeps: the shorter (a CMS copy gets a suffix, ``/<slug>-2/``), then the
+    alphabetically first; never a matter of which answered first."""
+    return (len(url), url) < (len(over), over)
+
+
 class ArchivePipeline:
     """Extracts :class:`ArticlePage` items and saves the records, one transaction each."""
 
@@ -97,7 +104,25 @@ class ArchivePipeline:
             if self.spider.recheck_claimed(item, kept):
                 # Moved, gone or alive? Decided when the archived URL has answered.
                 raise DropItem(f"held until {kept} answers: {url}", log_level="DEBUG")
-            self.session.archive.add_alias(url, kept, CONFLICTING_CANONICAL)
+            archive, crawl_id = self.session.archive, self.session.crawl_id
+            if preferred(url, over=kept) and archive.first_archived_in(archived["id"], crawl_id):
+                # Both URLs met in the crawl that archived the post: the same one wins
+                # whichever was extracted first.
+                archive.take_over(
+                    archived["id"],
+                    record,
+                    capture_id=item.capture_id,
+                    fetched_at=item.fetched_at,
+                    extractor_version=EXTRACTOR_VERSION,
+                    aliases=aliases,
+                )
+                message = f"post {item.post_id} is archived at {url}; {kept} names itself canonical"
+                capture = archived["capture_id"]
+                record_error(
+                    self.crawler, self.session, kept, CONFLICTING_CANONICAL, message, capture
+                )
+                raise DropItem(f"conflicting canonical: {kept} (archived at {url})")
+            archive.add_alias(url, kept, CONFLICTING_CANONICAL)
             message = f"post {item.post_id} is archived at {kept}; {url} names itself canonical"
             self._error(item, CONFLICTING_CANONICAL, message)
             raise DropItem(f"conflicting canonical: {url} (archived at {kept})")

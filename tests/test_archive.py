@@ -213,6 +213,37 @@ def test_same_post_id_at_a_second_live_url_is_a_conflict(archive: Archive, crawl
     assert aliases == [{"url": other.url, "target_url": first.url, "kind": "conflicting_canonical"}]
 
 
+def test_in_the_crawl_that_archived_it_the_post_can_go_to_its_other_url(
+    archive: Archive, crawl_id: int
+) -> None:
+    copy, original = make_article("old-slug-2"), make_article("old-slug", title="The original")
+    save(archive, crawl_id, copy, post_id="7")  # the copy happened to be extracted first
+    article_id = archive.find_article(copy.url)
+    assert article_id is not None
+    assert save(archive, crawl_id, original, post_id="7") == "conflicting"
+    assert archive.first_archived_in(article_id, crawl_id)
+    loser = archive.take_over(
+        article_id,
+        original.to_record(extras=False),
+        capture_id=capture(archive, crawl_id, original.url),
+        fetched_at="2025-01-01T00:00:00+00:00",
+        extractor_version="1",
+    )
+    assert loser == copy.url
+    assert archive.article_urls() == [original.url]
+    assert archive.article_record(original.url) == original.to_record(extras=False)
+    [revision] = archive.revisions(original.url)  # as if the crawl had met the original first
+    assert revision["record"] == original.to_record(extras=False)
+    aliases = list(archive.db.query("SELECT url, target_url, kind FROM url_aliases"))
+    assert aliases == [
+        {"url": copy.url, "target_url": original.url, "kind": "conflicting_canonical"}
+    ]
+    assert archive.find_article(copy.url) == article_id
+    # A later crawl did not archive it first: there the archived URL stays.
+    later = archive.start_crawl(SITE, {"delay": 1.0}, {"qiosk-scraper": "0.1.0"})
+    assert not archive.first_archived_in(article_id, later)
+
+
 def test_a_conflicting_url_becomes_the_article_when_the_old_one_redirects(
     archive: Archive, crawl_id: int
 ) -> None:
