@@ -105,6 +105,24 @@ _ARTICLE_COLUMNS = (
 )
 
 
+def _article_row(
+    record: Mapping[str, Any],
+    digest: str,
+    fetched_at: str,
+    capture_id: int | None,
+    extractor_version: str | None,
+) -> dict[str, Any]:
+    """The ``articles`` columns for a record fetched at ``fetched_at`` (capture ``capture_id``)."""
+    row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
+    row.update(
+        content_hash=digest,
+        last_fetched=fetched_at,
+        capture_id=capture_id,
+        extractor_version=extractor_version,
+    )
+    return row
+
+
 class ArchiveError(Exception):
     """The archive file cannot be used (not SQLite, newer schema than this toolkit ...)."""
 
@@ -605,16 +623,8 @@ class Archive:
                     },
                 )
             else:
-                row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
-                row.update(
-                    post_id=post_id,
-                    content_hash=digest,
-                    last_fetched=fetched_at,
-                    capture_id=capture_id,
-                    extractor_version=extractor_version,
-                    gone_at=None,
-                    gone_capture_id=None,
-                )
+                row = _article_row(record, digest, fetched_at, capture_id, extractor_version)
+                row.update(post_id=post_id, gone_at=None, gone_capture_id=None)
                 if existing is None:
                     outcome = "new"
                     row["first_seen"] = fetched_at
@@ -671,13 +681,7 @@ class Archive:
         url, digest = record["url"], content_hash(record)
         with self.db.atomic():
             loser = self._table("articles").get(article_id)["url"]
-            row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
-            row.update(
-                content_hash=digest,
-                last_fetched=fetched_at,
-                capture_id=capture_id,
-                extractor_version=extractor_version,
-            )
+            row = _article_row(record, digest, fetched_at, capture_id, extractor_version)
             self._table("articles").update(article_id, row)
             self._delete_children(article_id)
             self._insert_children(article_id, record)
