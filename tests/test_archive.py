@@ -47,12 +47,6 @@ def make_article(slug: str = "golden-dome", **changes: Any) -> Article:
 
 
 @pytest.fixture
-def archive(tmp_path: Path) -> Any:
-    with Archive(tmp_path / "qiosk.db") as opened:
-        yield opened
-
-
-@pytest.fixture
 def crawl_id(archive: Archive) -> int:
     return archive.start_crawl(SITE, {"delay": 1.0}, {"qiosk-scraper": "0.1.0"})
 

@@ -6,19 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from test_archive import SITE, capture, make_article
 
 from qiosk_scraper.archive import SCHEMA_VERSION, Archive, content_hash
 from qiosk_scraper.article import Article
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Any:
-    with Archive(tmp_path / "qiosk.db") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,21 @@ def crawl_with_settings(arguments: dict[str, Any], settings: dict[str, Any]) -> 
     run([sys.executable, "-c", SCRIPTED_CRAWL, json.dumps(arguments), json.dumps(settings)])
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler: answers with a Content-Length, logs nothing."""
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 class FaultyMirror:
     """A mirror site served with scripted failures: ``faults[path]`` is a list of (status,
     headers) answers given before the real page, ``always`` paths fail every time with their
@@ -144,11 +160,11 @@ class FaultyMirror:
         pages: dict[str, bytes] | None = None,
     ) -> None:
         import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import ThreadingHTTPServer
 
         mirror = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 with mirror.lock:
@@ -168,15 +184,7 @@ class FaultyMirror:
                     headers = {"Content-Type": answer.content_type}
                     if answer.location:
                         headers["Location"] = answer.location
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+                self.answer(status, headers, body)
 
         self.site, self.faults, self.always = site, faults, always
         self.pages = pages or {}

@@ -9,7 +9,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from test_crawl_support import crawl_with_settings
+from test_crawl_support import QuietHandler, crawl_with_settings
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
@@ -185,19 +185,10 @@ def serving(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[st
     """A server answering ``routes[path]`` (status, headers, body); 404 elsewhere. The routes
     may be filled in once the base URL is known."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             path = self.path if self.path in routes else self.path.split("?")[0]
-            status, headers, body = routes.get(path, (404, {}, b"not here"))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.answer(*routes.get(path, (404, {}, b"not here")))
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
