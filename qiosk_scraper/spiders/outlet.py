@@ -1005,12 +1005,8 @@ class OutletSpider(scrapy.Spider):
         return True
 
 
-def bootstrap_data(response: TextResponse) -> dict[str, Any]:
-    """The page's ``window.REBELMOUSE_BOOTSTRAP_DATA`` object ({} when absent or broken)."""
-    return _bootstrap(response.text)
-
-
 def _bootstrap(text: str) -> dict[str, Any]:
+    """The page's ``window.REBELMOUSE_BOOTSTRAP_DATA`` object ({} when absent or broken)."""
     match = _BOOTSTRAP.search(text)
     if not match:
         return {}
@@ -1112,12 +1108,8 @@ def read_article_links(text: str, url: str) -> ArticleLinks:
     return ArticleLinks(_post_id(page, text), feeds, listings, stream, _body_links(page, url))
 
 
-def listing_label(response: TextResponse, listing: str) -> str | None:
-    """The label of a section listing page (its heading, else its ``og:title``)."""
-    return _listing_label(response.selector, listing)
-
-
 def _listing_label(page: Selector, listing: str) -> str | None:
+    """The label of a section listing page (its heading, else its ``og:title``)."""
     if listing != "section":
         return None
     label = page.css("main h1::text, h1.section-title::text, h1::text").get()
