@@ -10,10 +10,14 @@ SERVE_PORT ?= 8001
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# The venv's own pip (whatever the system Python brought) installs only the locked uv, by hash and
+# without resolving anything; uv then makes the venv exactly requirements.lock (sync: nothing more, no
+# resolution), so no upstream release and no installer version can change what gets installed.
+$(STAMP): requirements.lock requirements-uv.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-uv.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 lint: install
