@@ -14,17 +14,14 @@ from twisted.internet.error import DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
 from qiosk_scraper.archive import Archive
+from qiosk_scraper.discover.pages import load_more_url, page_post_id
+from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, sitemap_entries
 from qiosk_scraper.mirror import RunningMirror
 from qiosk_scraper.spiders.outlet import (
     SpiderArgumentError,
     failure_kind,
-    feed_links,
-    load_more_url,
-    page_post_id,
     parse_since,
     parse_sources,
-    parse_w3c_datetime,
-    sitemap_entries,
 )
 
 URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -110,8 +107,8 @@ def test_post_id_and_load_more_from_rebelmouse_markup() -> None:
         </aside></body></html>""",
         encoding="utf-8",
     )
-    assert page_post_id(page) == "4242"
-    assert load_more_url(page, 2) == (
+    assert page_post_id(page.text) == "4242"
+    assert load_more_url(page.text, page.url, 2) == (
         "https://rs.example/res/load_more_posts/data.js"
         "?site_id=7&resource_id=section_9&pn=2&rm_lazy_load=1"
     )
@@ -120,7 +117,7 @@ def test_post_id_and_load_more_from_rebelmouse_markup() -> None:
         body=b'<main><div data-has-more="false" data-source="tag_x"></div></main>',
         encoding="utf-8",
     )
-    assert load_more_url(done, 2) is None
+    assert load_more_url(done.text, done.url, 2) is None
 
 
 def test_scrapy_crawl_outlet_works_from_the_repo_root(

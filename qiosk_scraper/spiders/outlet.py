@@ -54,21 +54,16 @@ changed; ``refresh`` (``-a refresh=1``) turns all of this off and fetches everyt
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gzip
 import json
 import re
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
-from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
-from lxml import etree
-from parsel import Selector
 from protego import Protego
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -92,11 +87,17 @@ from qiosk_scraper.crawl import (
     CrawlSession,
     record_error,
 )
-from qiosk_scraper.extract import extract_listing
+from qiosk_scraper.discover.pages import (
+    ArticleLinks,
+    read_article_links,
+    read_listing,
+)
+from qiosk_scraper.discover.pages import canonical as _canonical
+from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, sitemap_entries
 from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
-from qiosk_scraper.urls import canonicalize, same_site
+from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 
@@ -119,51 +120,9 @@ POLITENESS_SETTINGS = (
 )
 _LISTING_SOURCE = {"home": "home", "section": "sections", "tag": "tags", "author": "authors"}
 
-_TAG_PATH = re.compile(r"^/tag/[^/]+/$")
-_AUTHOR_PATH = re.compile(r"^/author/[^/]+/$")
-_REGION_PATH = re.compile(r"^/regions/[^/]+/$")
-_SECTION_PATH = re.compile(r"^/[a-z0-9-]+/$")
-_PAGED_PATH = re.compile(r"^(?P<listing>/.+/)page/(?P<number>\d+)/$")
 _FILE_PATH = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-_LOAD_MORE_PATH = "/res/load_more_posts/data.js"
-_POST_ID_CLASS = re.compile(r"\bpost-(\d+)\b")
-_BOOTSTRAP = re.compile(r"REBELMOUSE_BOOTSTRAP_DATA\s*=\s*(\{.*?\})\s*;?\s*</script>", re.S)
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=True)
-_MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit
 KNOWN_META = "qiosk_known_article"  # request.meta: id of the archived article requested again
 _DISCOVERY_BATCH = 500  # (url, source) pairs kept in memory before they are written
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _canonical(url: str) -> str:
-    """:func:`canonicalize`, remembered: every page repeats the same navigation links."""
-    return canonicalize(url)
-
-
-_LISTING_PATHS = (("tag", _TAG_PATH), ("author", _AUTHOR_PATH), ("region", _REGION_PATH))
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _link_target(base: str, href: str) -> tuple[str, str | None]:
-    """The canonical URL ``href`` leads to from ``base`` and the listing its path has the shape
-    of ("tag", "author", "region", "section" for one path segment, else None); remembered,
-    with ``base`` as short as the join allows (see :func:`_join_base`)."""
-    url = _canonical(urljoin(base, href))
-    path = urlsplit(url).path
-    for kind, pattern in _LISTING_PATHS:
-        if pattern.match(path):
-            return url, kind
-    return url, "section" if _SECTION_PATH.match(path) else None
-
-
-def _join_base(page_url: str, href: str) -> str:
-    """What joining ``href`` to the page's URL depends on: nothing for an absolute URL, the
-    page's origin for a root- or scheme-relative one, else the page's URL itself."""
-    if href.startswith(("http://", "https://")):
-        return ""
-    if href.startswith("/"):
-        return "/".join(page_url.split("/", 3)[:3])
-    return page_url
 
 
 class SpiderArgumentError(ValueError):
@@ -231,56 +190,6 @@ def parse_sources(value: str | None) -> tuple[str, ...]:
             f"sources={value!r}: choose from {', '.join(SOURCES)} (comma separated)"
         )
     return chosen
-
-
-def parse_w3c_datetime(value: str | None) -> datetime | None:
-    """A sitemap ``lastmod`` (W3C datetime: a date, or a date and time with offset)."""
-    if not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _local(tag: object) -> str:
-    return tag.split("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def sitemap_entries(body: bytes) -> tuple[str, list[dict[str, str]]]:
-    """The kind (``sitemapindex`` or ``urlset``) and entries (loc, lastmod, news date)."""
-    if body[:2] == b"\x1f\x8b":
-        body = gzip.decompress(body)[:_MAX_SITEMAP_BYTES]
-    root = etree.fromstring(body, parser=_XML_PARSER)
-    if root is None:
-        return "", []
-    entries = []
-    for element in root:
-        entry: dict[str, str] = {}
-        for child in element.iter():
-            name = _local(child.tag)
-            if name in ("loc", "lastmod", "publication_date") and child.text:
-                if name == "loc" and child.getparent() is not element:
-                    continue  # image:loc, video:loc ... inside the entry: not a page
-                entry[name] = child.text.strip()
-        if "loc" in entry:
-            entries.append(entry)
-    return _local(root.tag), entries
-
-
-def feed_links(body: bytes) -> list[str]:
-    """Item links of an RSS or Atom feed, in feed order."""
-    root = etree.fromstring(body, parser=_XML_PARSER)
-    if root is None:
-        return []
-    found = root.xpath(
-        "//*[local-name()='item']/*[local-name()='link']/text()"
-        " | //*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href"
-    )
-    assert isinstance(found, list)
-    return [str(link).strip() for link in found if str(link).strip()]
 
 
 def failure_kind(failure: Failure) -> str:
@@ -1003,176 +912,3 @@ class OutletSpider(scrapy.Spider):
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(ARTICLES_GONE)
         return True
-
-
-def _bootstrap(text: str) -> dict[str, Any]:
-    """The page's ``window.REBELMOUSE_BOOTSTRAP_DATA`` object ({} when absent or broken)."""
-    match = _BOOTSTRAP.search(text)
-    if not match:
-        return {}
-    try:
-        data = json.loads(match.group(1))
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _first(data: dict[str, Any], *keys: str) -> Any:
-    return next((data[key] for key in keys if data.get(key) not in (None, "")), None)
-
-
-def page_post_id(response: Response) -> str | None:
-    """The CMS post id of an article page: the ``post-<id>`` class (or ``elid``) of its
-    ``article.page-article``, else the bootstrap data's post id."""
-    if not isinstance(response, TextResponse):
-        return None
-    return _post_id(response.selector, response.text)
-
-
-def _post_id(page: Selector, text: str) -> str | None:
-    article = page.css("article.page-article")
-    if article:
-        elid = (article[0].attrib.get("elid") or "").strip()
-        if elid.isdigit():
-            return elid
-        match = _POST_ID_CLASS.search(article[0].attrib.get("class", ""))
-        if match:
-            return match.group(1)
-    post_id = _first(_bootstrap(text), "postId", "post_id")
-    return str(post_id) if post_id is not None else None
-
-
-def listing_links(page: Selector, url: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """The feeds (canonical URLs) and the tag, author and section pages ((canonical URL,
-    listing)) a page links to; a one-segment path is a section only in the navigation."""
-    feeds = [
-        _canonical(urljoin(url, href))
-        for href in page.css('link[rel="alternate"][type="application/rss+xml"]::attr(href)')
-        .getall()
-    ]  # fmt: skip
-    navigation = set(
-        page.css(
-            "nav a::attr(href), header a::attr(href), [class*=menu] a::attr(href), "
-            "a.widget__section::attr(href)"
-        ).getall()
-    )
-    listings = []
-    for href in page.css("a::attr(href)").getall():
-        target, kind = _link_target(_join_base(url, href), href)
-        if kind is None or (kind == "section" and href not in navigation):
-            continue
-        listings.append((target, "section" if kind == "region" else kind))
-    return feeds, listings
-
-
-def _body_links(page: Selector, url: str) -> list[str]:
-    """Links in an article's body that may be other articles (often by an old slug or a legacy
-    date path): not the navigation, the home page, nor a tag, author or region page."""
-    navigation = {
-        _canonical(urljoin(url, href))
-        for href in page.css("nav a::attr(href), a.widget__section::attr(href)").getall()
-    }
-    found = []
-    for href in page.css(".body-description a::attr(href)").getall():
-        joined = urljoin(url, href)
-        target, kind = _link_target(_join_base(url, href), href)
-        if target in navigation or urlsplit(target).path == "/" or kind in _NOT_ARTICLE_KINDS:
-            continue
-        found.append(joined)
-    return found
-
-
-_NOT_ARTICLE_KINDS = ("tag", "author", "region")
-
-
-@dataclass(frozen=True)
-class ArticleLinks:
-    """What an article page leads to (:func:`read_article_links`)."""
-
-    post_id: str | None
-    feeds: list[str]  # canonical feed URLs
-    listings: list[tuple[str, str]]  # (canonical URL, "tag" | "author" | "section")
-    stream: list[tuple[str, str | None]]  # the teasers under the article: (URL, post id)
-    body: list[str]  # body links that may be articles, as written (joined to the page URL)
-
-
-def read_article_links(text: str, url: str) -> ArticleLinks:
-    """Read an article page's post id and links: pure (no spider state, no network), so the
-    crawl runs it in its worker pool; the spider decides what to request."""
-    page = Selector(text=text)
-    feeds, listings = listing_links(page, url)
-    stream = [
-        (urljoin(url, teaser.url), str(teaser.post_id) if teaser.post_id else None)
-        for teaser in extract_listing(text, url)
-    ]
-    return ArticleLinks(_post_id(page, text), feeds, listings, stream, _body_links(page, url))
-
-
-def _listing_label(page: Selector, listing: str) -> str | None:
-    """The label of a section listing page (its heading, else its ``og:title``)."""
-    if listing != "section":
-        return None
-    label = page.css("main h1::text, h1.section-title::text, h1::text").get()
-    if not label:
-        label = page.css('meta[property="og:title"]::attr(content)').get()
-    return label.strip() if label and label.strip() else None
-
-
-def load_more_url(response: TextResponse, page: int) -> str | None:
-    """The load-more JSON URL of page ``page`` of a listing page's main post stream, when the
-    stream says it has more (sidebar streams are left alone)."""
-    return _load_more_url(response.selector, response.text, response.url, page)
-
-
-def _load_more_url(selector: Selector, text: str, url: str, page: int) -> str | None:
-    holders = [
-        holder for holder in selector.css("[data-has-more]") if not holder.xpath("ancestor::aside")
-    ]
-    if not holders or holders[0].attrib.get("data-has-more", "").lower() not in ("true", "1"):
-        return None
-    holder = holders[0]
-    data = _bootstrap(text)
-    resource_id = _first(holder.attrib, "data-source", "data-resource-id") or _first(
-        data, "resourceId", "resource_id"
-    )
-    site_id = _first(data, "siteId", "site_id") or (data.get("site") or {}).get("id")
-    if not resource_id:
-        return None
-    query: dict[str, Any] = {"resource_id": resource_id, "pn": page, "rm_lazy_load": 1}
-    if site_id:
-        query = {"site_id": site_id, **query}
-    return urljoin(url, f"{_LOAD_MORE_PATH}?{urlencode(query)}")
-
-
-@dataclass(frozen=True)
-class ListingPage:
-    """What a section, tag or author page shows and leads to (:func:`read_listing`)."""
-
-    label: str | None  # a section page's label (its heading)
-    teasers: list[tuple[str, str | None]]  # (canonical article URL, post id), in page order
-    feeds: list[str]
-    listings: list[tuple[str, str]]  # as :func:`listing_links`
-    paged: list[str]  # canonical ``/page/N/`` URLs of this same listing
-    more: str | None  # the load-more URL of page 2 (None on a /page/N/ page itself)
-
-
-def read_listing(text: str, url: str, listing: str) -> ListingPage:
-    """Read a listing page: pure (no spider state, no network), so the crawl runs it in its
-    worker pool; the spider decides what to request."""
-    page = Selector(text=text)
-    teasers = [
-        (_canonical(urljoin(url, t.url)), str(t.post_id) if t.post_id else None)
-        for t in extract_listing(text, url)
-    ]
-    feeds, listings = listing_links(page, url)
-    base = urlsplit(url).path
-    match = _PAGED_PATH.match(base)
-    listing_path = match.group("listing") if match else base
-    paged = []
-    for href in page.css("a::attr(href)").getall():
-        target = _canonical(urljoin(url, href))
-        found = _PAGED_PATH.match(urlsplit(target).path)
-        if found and found.group("listing") == listing_path:
-            paged.append(target)
-    more = None if match else _load_more_url(page, text, url, 2)
-    return ListingPage(_listing_label(page, listing), teasers, feeds, listings, paged, more)
