@@ -27,6 +27,7 @@ from qiosk_scraper.crawl import (
 )
 from qiosk_scraper.extract import NotAnArticle
 from qiosk_scraper.items import ArticlePage
+from qiosk_scraper.recrawl import preferred
 from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
 from qiosk_scraper.spiders.outlet import OutletSpider
 from qiosk_scraper.workers import ExtractorCrashed
@@ -34,13 +35,6 @@ from qiosk_scraper.workers import ExtractorCrashed
 logger = logging.getLogger(__name__)
 
 _OUTCOME_STAT = {"new": ARTICLES_NEW, "updated": ARTICLES_UPDATED, "unchanged": ARTICLES_UNCHANGED}
-
-
-def preferred(url: str, *, over: str) -> bool:
-    """Of two live URLs of one post that both name themselves canonical, the one a crawl that
-    meets both keeps: the shorter (a CMS copy gets a suffix, ``/<slug>-2/``), then the
-    alphabetically first; never a matter of which answered first."""
-    return (len(url), url) < (len(over), over)
 
 
 class ArchivePipeline:

@@ -59,7 +59,6 @@ import re
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Self
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -97,6 +96,7 @@ from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, site
 from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
+from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
 from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
@@ -142,30 +142,6 @@ def parse_flag(value: str | bool | None) -> bool:
     if text in ("", "0", "false", "no", "off", "none"):
         return False
     raise SpiderArgumentError(f"{value!r}: expected a yes/no flag (1 or 0)")
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def known_as_of(known: dict[str, Any]) -> datetime | None:
-    """The newest time the site itself gave for the stored state of an article: its
-    capture's Last-Modified, the record's modified or published time."""
-    times = [parse_http_date(known.get("last_modified"))]
-    for name in ("modified", "published"):
-        if known.get(name):
-            try:
-                moment = datetime.fromisoformat(known[name])
-            except ValueError:
-                continue
-            times.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    return max((t for t in times if t is not None), default=None)
 
 
 def parse_since(value: str | date | None) -> datetime | None:
@@ -421,15 +397,10 @@ class OutletSpider(scrapy.Spider):
         return self._request(url, callback, kind, **meta)
 
     def make_conditional(self, request: scrapy.Request, capture: dict[str, Any] | None) -> None:
-        if capture is None or capture.get("status", 200) != 200:
-            return
-        if not (capture.get("etag") or capture.get("last_modified")):
-            return
-        if capture.get("etag"):
-            request.headers["If-None-Match"] = capture["etag"]
-        if capture.get("last_modified"):
-            request.headers["If-Modified-Since"] = capture["last_modified"]
-        request.meta[VALIDATED_META] = capture["id"]
+        headers = validator_headers(capture)
+        if capture is not None and headers:
+            request.headers.update(headers)
+            request.meta[VALIDATED_META] = capture["id"]
 
     def stored_response(self, capture_id: int, request: scrapy.Request | None) -> Response:
         """The response of a stored capture, read back from WARC, as the parser saw it then."""
@@ -584,7 +555,8 @@ class OutletSpider(scrapy.Spider):
         known = None
         if not self.refresh and lastmod is not None:
             known = self.session.archive.known_article(_canonical(loc))
-        if known is None or known["gone_at"] is not None or known["capture_id"] is None:
+        verdict = sitemap_verdict(known, lastmod, refresh=self.refresh)
+        if verdict == "discovered" or known is None:
             request = self.article_request(loc, "sitemap")
             if request is not None:
                 yield request
@@ -593,9 +565,7 @@ class OutletSpider(scrapy.Spider):
         self.discovered_by(url, "sitemap")
         if url in self.article_urls:
             return
-        as_of = known_as_of(known)
-        assert lastmod is not None
-        if as_of is None or lastmod > as_of:
+        if verdict == "fetch":
             request = self.fetch_article(url, "sitemap", None, True, known)
             if request is not None:
                 yield request
