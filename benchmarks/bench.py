@@ -429,6 +429,7 @@ def archive_counts(db: Path) -> dict[str, int]:
 def crawl(base: str, db: Path, log: Path, timeout: float) -> Run:
     db.parent.mkdir(parents=True, exist_ok=True)
     argv = [executable("qiosk"), "crawl", "--site", base, "--db", str(db), "--delay", "0"]
+    argv += ["--profile", "responsiblestatecraft"]  # the mirror imitates the outlet
     return checked(measure(argv, log, timeout=timeout), "qiosk crawl")
 
 

@@ -865,11 +865,13 @@ class Archive:
 
     def reextract_targets(self) -> list[dict[str, Any]]:
         """Per article with a stored capture: article id and url, the capture's url, time,
-        WARC file and offset, and the site of the crawl that made it."""
+        WARC file and offset, and the site and profile of the crawl that made it (profile None
+        for crawls made before profiles, which all used the outlet's knowledge)."""
         return list(
             self.db.query(
                 "SELECT a.id AS article_id, a.url, c.url AS capture_url, c.fetched_at, "
-                "c.warc_file, c.warc_offset, cr.site FROM articles a "
+                "c.warc_file, c.warc_offset, cr.site, "
+                "json_extract(cr.arguments, '$.profile') AS profile FROM articles a "
                 "JOIN captures c ON c.id = a.capture_id JOIN crawls cr ON cr.id = c.crawl_id "
                 "WHERE c.warc_file IS NOT NULL ORDER BY a.id"
             )

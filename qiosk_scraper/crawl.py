@@ -355,11 +355,13 @@ def resume_arguments(db: str | Path) -> dict[str, Any]:
     given = latest["arguments"] or {}
     arguments = {
         name: given.get(name)
-        for name in ("site", "max_articles", "since", "sources", "delay", "refresh")
+        for name in ("site", "profile", "max_articles", "since", "sources", "delay", "refresh")
     }
     if isinstance(arguments["sources"], list):
         arguments["sources"] = ",".join(arguments["sources"])
     arguments["refresh"] = bool(arguments["refresh"])
+    # A crawl recorded before profiles existed used the outlet's knowledge.
+    arguments["profile"] = arguments["profile"] or "responsiblestatecraft"
     arguments["resumes"] = latest["id"]
     return arguments
 
@@ -368,6 +370,7 @@ def run_crawl(
     *,
     site: str = DEFAULT_SITE,
     db: str | Path = DEFAULT_DB,
+    profile: str | None = None,
     max_articles: int | None = None,
     since: str | None = None,
     sources: str | None = None,
@@ -390,6 +393,7 @@ def run_crawl(
         crawler,
         site=site,
         db=str(db),
+        profile=profile,
         max_articles=max_articles,
         since=since,
         sources=sources,

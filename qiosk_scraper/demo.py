@@ -64,7 +64,9 @@ def run_demo(plan: DemoPlan, *, serve: bool, echo: Callable[[str], None] = print
     try:
         _wait_until_up(f"{plan.site}/robots.txt", mirror)
         plan.db.parent.mkdir(parents=True, exist_ok=True)
-        _step("crawl", ["crawl", "--site", plan.site, "--db", str(plan.db), "--delay", "0"], echo)
+        crawl = ["crawl", "--site", plan.site, "--db", str(plan.db), "--delay", "0"]
+        # The mirror imitates Responsible Statecraft: crawled with the outlet's profile.
+        _step("crawl", [*crawl, "--profile", "responsiblestatecraft"], echo)
     finally:
         mirror.terminate()
         mirror.wait()

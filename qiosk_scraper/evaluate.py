@@ -173,11 +173,15 @@ def _mirror_cases(root: Path, gold_dir: Path) -> Iterator[Case]:
             raise EvalError(f"{gold_path}: no page for {gold['url']} under {root}")
 
 
-def evaluate_case(case: Case, fetched_at: datetime) -> PageResult:
-    """Extract one page and compare it with its gold record."""
+def evaluate_case(case: Case, fetched_at: datetime, *, outlet_layers: bool = True) -> PageResult:
+    """Extract one page (``outlet_layers``: as :func:`extract_article`) and compare it with its
+    gold record."""
     gold = case.gold
     try:
-        record = extract_article(read_page(case.page), case.url, fetched_at).to_record()
+        page = read_page(case.page)
+        record = extract_article(
+            page, case.url, fetched_at, outlet_layers=outlet_layers
+        ).to_record()
     except NotAnArticle as err:
         return PageResult(case.name, page_f1(gold.get("body") or "", ""), error=err.reason)
     except (OSError, EOFError, zlib.error) as err:  # an unreadable page file
@@ -191,13 +195,22 @@ def evaluate_case(case: Case, fetched_at: datetime) -> PageResult:
     return PageResult(case.name, page_f1(gold.get("body") or "", record["body"]), mismatches)
 
 
-def evaluate(cases: Iterable[Case], fetched_at: datetime | None = None) -> Report:
+def evaluate(
+    cases: Iterable[Case], fetched_at: datetime | None = None, *, outlet_layers: bool = True
+) -> Report:
     """Score every case. Relative shown dates resolve against ``fetched_at``, else the case's
     own ``fetched_at`` (golden pages carry one), else the latest date among the gold records
     (a mirror build is fetched just after its newest article)."""
     cases = list(cases)
     latest = fetched_at or _latest(cases)
-    return Report([evaluate_case(case, fetched_at or case.fetched_at or latest) for case in cases])
+    return Report(
+        [
+            evaluate_case(
+                case, fetched_at or case.fetched_at or latest, outlet_layers=outlet_layers
+            )
+            for case in cases
+        ]
+    )
 
 
 def _moment(value: Any) -> datetime | None:

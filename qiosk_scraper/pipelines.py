@@ -40,7 +40,7 @@ _OUTCOME_STAT = {"new": ARTICLES_NEW, "updated": ARTICLES_UPDATED, "unchanged": 
 class ArchivePipeline:
     """Extracts :class:`ArticlePage` items and saves the records, one transaction each."""
 
-    extractor: Callable[[bytes, str, str, str], dict[str, Any]] = staticmethod(extract_record)
+    extractor: Callable[[bytes, str, str, str, bool], dict[str, Any]] = staticmethod(extract_record)
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -56,7 +56,8 @@ class ArchivePipeline:
     async def extract(self, page: ArticlePage) -> dict[str, Any]:
         """The one place the crawl extracts an article (as ``qiosk reextract`` does), in the
         spider's worker pool (:mod:`qiosk_scraper.workers`)."""
-        args = (page.body, page.url, page.fetched_at, self.session.site)
+        layers = self.spider.profile.outlet_layers
+        args = (page.body, page.url, page.fetched_at, self.session.site, layers)
         return await self.spider.pool.run(self.extractor, *args)
 
     async def process_item(self, item: object) -> object:

@@ -27,10 +27,12 @@ from typing import Any
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive, now_iso
+from qiosk_scraper.profiles import profile_named
 from qiosk_scraper.urls import canonicalize, same_site
 
 _PACKAGE = Path(__file__).resolve().parent
 _EXTRACTOR_SOURCES = ("extract/*.py", "article.py", "urls.py")
+OUTLET = "responsiblestatecraft"  # the profile of crawls recorded before profiles existed
 
 
 def extractor_version() -> str:
@@ -46,12 +48,16 @@ def extractor_version() -> str:
 EXTRACTOR_VERSION = extractor_version()
 
 
-def extract_record(body: bytes, page_url: str, fetched_at: str, site: str) -> dict[str, Any]:
+def extract_record(
+    body: bytes, page_url: str, fetched_at: str, site: str, outlet_layers: bool = True
+) -> dict[str, Any]:
     """The archived record of a fetched article page (``page_url`` canonical): the extractor's
-    record with its URL canonicalised; a canonical link off the site is not honoured."""
+    record with its URL canonicalised; a canonical link off the site is not honoured.
+    ``outlet_layers``: the profile's (False: the generic path alone)."""
     from qiosk_scraper.extract import extract_article
 
-    article = extract_article(body, page_url, datetime.fromisoformat(fetched_at))
+    moment = datetime.fromisoformat(fetched_at)
+    article = extract_article(body, page_url, moment, outlet_layers=outlet_layers)
     record = article.to_record(extras=False)
     url = canonicalize(record["url"])
     record["url"] = url if same_site(url, site) else page_url
@@ -66,6 +72,7 @@ class Task:
     page_url: str
     fetched_at: str
     site: str
+    outlet_layers: bool  # the profile's of the crawl that made the capture
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ def _extract(task: Task) -> Outcome:
 
     try:
         _, body = read_record(Path(task.warc_path), task.warc_offset)
-        record = extract_record(body, task.page_url, task.fetched_at, task.site)
+        record = extract_record(body, task.page_url, task.fetched_at, task.site, task.outlet_layers)
     except Exception as error:  # reported per article with its reason; the run goes on
         return Outcome(task.article_id, None, f"{type(error).__name__}: {error}")
     return Outcome(task.article_id, record, None)
@@ -105,6 +112,7 @@ def tasks(archive: Archive) -> list[Task]:
             page_url=canonicalize(row["capture_url"]),
             fetched_at=row["fetched_at"],
             site=row["site"],
+            outlet_layers=profile_named(row["profile"] or OUTLET).outlet_layers,
         )
         for row in archive.reextract_targets()
     ]

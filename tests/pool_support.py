@@ -14,10 +14,12 @@ from qiosk_scraper.reextract import extract_record
 CRASH_PATH = "QIOSK_TEST_CRASH_PATH"  # environment: the path of the page that kills a worker
 
 
-def crash_on_path(body: bytes, url: str, fetched_at: str, site: str) -> dict[str, Any]:
+def crash_on_path(
+    body: bytes, url: str, fetched_at: str, site: str, outlet_layers: bool = True
+) -> dict[str, Any]:
     if urlsplit(url).path == os.environ.get(CRASH_PATH):
         os._exit(3)  # as a segfault in a C extension would: no exception, the process is gone
-    return extract_record(body, url, fetched_at, site)
+    return extract_record(body, url, fetched_at, site, outlet_layers)
 
 
 class CrashingPipeline(ArchivePipeline):

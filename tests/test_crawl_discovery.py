@@ -126,7 +126,8 @@ def test_scrapy_crawl_outlet_works_from_the_repo_root(
     db = tmp_path / "qiosk.db"
     scrapy = str(Path(sys.executable).parent / "scrapy")
     run([scrapy, "crawl", "outlet", "-a", f"site={mirror.base_url}", "-a", f"db={db}",
-         "-a", "delay=0", "-a", "sources=feeds", "-a", "max_articles=3"])  # fmt: skip
+         "-a", "delay=0", "-a", "sources=feeds", "-a", "max_articles=3",
+         "-a", "profile=responsiblestatecraft"])  # fmt: skip
     assert (REPO / "scrapy.cfg").exists()
     with Archive(db) as archive:
         assert archive.count("articles") == 3

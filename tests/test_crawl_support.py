@@ -43,7 +43,7 @@ VARIANT_CRAWL = textwrap.dedent(
                 yield raw.replace(dont_filter=True)
 
     process = CrawlerProcess(crawl_settings(progress=False))
-    process.crawl(VariantSpider, site=site, db=db, delay=0)
+    process.crawl(VariantSpider, site=site, db=db, delay=0, profile="responsiblestatecraft")
     process.start()
     """
 )
@@ -61,8 +61,15 @@ def run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[st
     return done
 
 
+# The mirror imitates Responsible Statecraft, on a host no profile knows: crawls of it name the
+# outlet's profile, as a researcher crawling a copy of the site would.
+PROFILE = ("--profile", "responsiblestatecraft")
+
+
 def crawl_cli(*options: str) -> subprocess.CompletedProcess[str]:
-    return run([str(Path(sys.executable).parent / "qiosk"), "crawl", *options])
+    """``qiosk crawl`` with the outlet's profile (unless the options name one or resume)."""
+    chosen = () if "--profile" in options or "--resume" in options else PROFILE
+    return run([str(Path(sys.executable).parent / "qiosk"), "crawl", *chosen, *options])
 
 
 def crawl_with_variants(site: str, db: Path, variants: list[str]) -> None:
@@ -119,7 +126,7 @@ SCRIPTED_CRAWL = textwrap.dedent(
     settings = crawl_settings(progress=False)
     settings.setdict(overrides, priority="cmdline")
     process = CrawlerProcess(settings)
-    process.crawl(OutletSpider, **arguments)
+    process.crawl(OutletSpider, **{"profile": "responsiblestatecraft", **arguments})
     process.start()
     """
 )

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from test_crawl_support import PROFILE
 
 from qiosk_scraper.datasette import credit_source, load_metadata
 from qiosk_scraper.mirror import RunningMirror
@@ -98,7 +99,7 @@ def wait_until_up(url: str, process: subprocess.Popen[str], deadline_s: float = 
 def served(mirror: RunningMirror, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     db = tmp_path_factory.mktemp("serve") / "demo.db"
     crawl = subprocess.run(
-        [QIOSK, "crawl", "--site", mirror.base_url, "--db", str(db), "--delay", "0"],
+        [QIOSK, "crawl", "--site", mirror.base_url, "--db", str(db), "--delay", "0", *PROFILE],
         capture_output=True,
         text=True,
         timeout=600,

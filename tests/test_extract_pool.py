@@ -30,7 +30,7 @@ CRASH_CRAWL = textwrap.dedent(
     settings = crawl_settings(progress=False)
     settings.set("ITEM_PIPELINES", {"pool_support.CrashingPipeline": 300}, priority="cmdline")
     process = CrawlerProcess(settings)
-    process.crawl(OutletSpider, site=site, db=db, delay=0)
+    process.crawl(OutletSpider, site=site, db=db, delay=0, profile="responsiblestatecraft")
     process.start()
     """
 )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_crawl_support import REPO, crawl_cli, warc_problems
+from test_crawl_support import PROFILE, REPO, crawl_cli, warc_problems
 from warcio.archiveiterator import ArchiveIterator
 
 from qiosk_scraper.archive import Archive
@@ -272,10 +272,10 @@ def test_killed_five_times_and_resumed_equals_an_uninterrupted_crawl(
 ) -> None:
     site = big_mirror.base_url
     reference, killed = tmp_path / "reference" / "qiosk.db", tmp_path / "killed" / "qiosk.db"
-    command = [QIOSK, "crawl", "--site", site, "--db", str(killed), "--delay", "0"]
+    command = [QIOSK, "crawl", "--site", site, "--db", str(killed), "--delay", "0", *PROFILE]
     # The uninterrupted crawl runs beside the killed ones (two processes: both cores).
     uninterrupted = subprocess.Popen(
-        [QIOSK, "crawl", "--site", site, "--db", str(reference), "--delay", "0"],
+        [QIOSK, "crawl", "--site", site, "--db", str(reference), "--delay", "0", *PROFILE],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

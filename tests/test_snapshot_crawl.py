@@ -10,6 +10,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from test_crawl_support import PROFILE
+
 from qiosk_scraper.extract import extract_article
 from qiosk_scraper.mirror import running_mirror
 from qiosk_scraper.snapshot import export_snapshot, layout, verify_snapshot
@@ -41,7 +43,7 @@ def reextract(snapshot: Path, site: str) -> list[dict[str, object]]:
 def test_a_with_warc_snapshot_of_a_crawl_reextracts_to_its_articles(tmp_path: Path) -> None:
     crawl = tmp_path / "crawl"
     with running_mirror(articles=60, seed=11) as mirror:
-        command = [QIOSK, "crawl", "--site", mirror.base_url, "--delay", "0"]
+        command = [QIOSK, "crawl", "--site", mirror.base_url, "--delay", "0", *PROFILE]
         done = subprocess.run(
             [*command, "--db", str(crawl / "qiosk.db")],
             capture_output=True,

@@ -20,6 +20,7 @@ from qiosk_scraper.crawl import (
     run_crawl,
     summary_table,
 )
+from qiosk_scraper.profiles import profile_for, profiles
 from qiosk_scraper.spiders.outlet import SOURCES, SpiderArgumentError, parse_sources
 
 
@@ -41,6 +42,12 @@ def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     show_default=True,
     type=click.Path(dir_okay=False),
     help="Archive database; WARC files go to warc/ beside it.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(profiles())),
+    help="What the toolkit knows of the outlet (default: the profile of the site's host; "
+    "generic, from sitemaps and feeds, for a host no profile knows).",
 )
 @click.option(
     "--max-articles", type=click.IntRange(min=1), help="Stop requesting articles after N."
@@ -76,6 +83,7 @@ def crawl_command(
     ctx: click.Context,
     site: str,
     db: str,
+    profile: str | None,
     max_articles: int | None,
     since: datetime | None,
     sources: str | None,
@@ -94,8 +102,12 @@ def crawl_command(
     ones gone. A crawl killed at any moment is finished by running the same command again,
     or by --resume.
 
-    Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
+    Example: qiosk crawl --site http://127.0.0.1:8765 --profile responsiblestatecraft --delay 0
     """
+    try:  # the sources the profile offers
+        parse_sources(sources, profile_for(site, profile).sources)
+    except SpiderArgumentError as error:
+        raise click.BadParameter(str(error), param_hint="--sources") from error
     # A bad database path or a busy archive fails here, in one line, before any request.
     with command_errors(ArchiveError, ArchiveBusy, OSError):
         with Archive(db) as archive:
@@ -103,6 +115,7 @@ def crawl_command(
         CrawlLock(db).release()
     options: dict[str, Any] = {
         "site": site,
+        "profile": profile,
         "max_articles": max_articles,
         "since": since.date().isoformat() if since else None,
         "sources": sources,
@@ -113,7 +126,7 @@ def crawl_command(
     if resume:
         given = [
             name
-            for name in ("site", "max_articles", "since", "sources", "delay", "refresh")
+            for name in ("site", "profile", "max_articles", "since", "sources", "delay", "refresh")
             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         ]
         if given:

@@ -17,6 +17,7 @@ from qiosk_scraper.evaluate import EXACT_FIELDS, EvalError, evaluate, find_cases
 from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
 from qiosk_scraper.extract.page import parse_html
 from qiosk_scraper.extract.structured import meta_tags
+from qiosk_scraper.profiles import profile_named, profiles
 
 
 def _read(page: str) -> bytes:
@@ -98,7 +99,14 @@ def listing_command(page: str, url: str) -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--fetched-at", help="ISO 8601 fetch time, for relative dates.")
 @click.option("--show", default=10, show_default=True, help="Mismatching pages to list.")
-def eval_command(directory: Path, fetched_at: str | None, show: int) -> None:
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(profiles())),
+    default="responsiblestatecraft",
+    show_default=True,
+    help="Extract as a crawl with this profile does (generic: no outlet layer).",
+)
+def eval_command(directory: Path, fetched_at: str | None, show: int, profile: str) -> None:
     """Score extraction against gold records: per-field accuracy and body F1.
 
     DIRECTORY holds <name>.html[.gz] + <name>.json pairs, or is a mirror build (with gold/).
@@ -107,7 +115,8 @@ def eval_command(directory: Path, fetched_at: str | None, show: int) -> None:
     """
     with command_errors(EvalError):
         cases = find_cases(directory)
-    report = evaluate(cases, _moment(fetched_at) if fetched_at else None)
+    layers = profile_named(profile).outlet_layers
+    report = evaluate(cases, _moment(fetched_at) if fetched_at else None, outlet_layers=layers)
     click.echo(f"pages: {len(report.pages)}")
     for name in EXACT_FIELDS:
         click.echo(f"  {name:<13} {report.accuracy(name):7.2%}")

@@ -99,14 +99,21 @@ def _post_id(page: Selector, text: str) -> str | None:
     return str(post_id) if post_id is not None else None
 
 
+def _feeds(page: Selector, url: str) -> list[str]:
+    """The feeds (canonical URLs) a page names with ``rel=alternate``: RSS and Atom."""
+    return [
+        canonical(urljoin(url, href))
+        for href in page.css(
+            'link[rel="alternate"][type="application/rss+xml"]::attr(href), '
+            'link[rel="alternate"][type="application/atom+xml"]::attr(href)'
+        ).getall()
+    ]
+
+
 def listing_links(page: Selector, url: str) -> tuple[list[str], list[tuple[str, str]]]:
     """The feeds (canonical URLs) and the tag, author and section pages ((canonical URL,
     listing)) a page links to; a one-segment path is a section only in the navigation."""
-    feeds = [
-        canonical(urljoin(url, href))
-        for href in page.css('link[rel="alternate"][type="application/rss+xml"]::attr(href)')
-        .getall()
-    ]  # fmt: skip
+    feeds = _feeds(page, url)
     navigation = set(
         page.css(
             "nav a::attr(href), header a::attr(href), [class*=menu] a::attr(href), "
@@ -233,3 +240,8 @@ def read_listing(text: str, url: str, listing: str) -> ListingPage:
             paged.append(target)
     more = None if match else _load_more_url(page, text, url, 2)
     return ListingPage(_listing_label(page, listing), teasers, feeds, listings, paged, more)
+
+
+def read_feed_links(text: str, url: str) -> ArticleLinks:
+    """Only the feeds an article page links with ``rel=alternate``: what any site offers."""
+    return ArticleLinks(None, _feeds(Selector(text=text), url), [], [], [])

@@ -76,15 +76,20 @@ class _Page:
         return self.trafilatura
 
 
-def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Article:
-    """The article record of one page fetched from ``url`` at ``fetched_at``.
+def extract_article(
+    html: str | bytes, url: str, fetched_at: datetime, *, outlet_layers: bool = True
+) -> Article:
+    """The article record of one page fetched from ``url`` at ``fetched_at``; without
+    ``outlet_layers``, by the generic path alone (structured data, trafilatura, htmldate), as
+    for a site no profile knows.
 
     Raises :class:`NotAnArticle` for anything that is not an article page; no other exception.
     """
     if fetched_at.tzinfo is None:
         fetched_at = fetched_at.replace(tzinfo=UTC)
     tree = parse_html(html)
-    page = _Page(tree, url, fetched_at, linked_data(tree), meta_tags(tree), markup.main_post(tree))
+    post = markup.main_post(tree) if outlet_layers else None
+    page = _Page(tree, url, fetched_at, linked_data(tree), meta_tags(tree), post)
     _check_is_article(page)
     body = _body(page)
     title = _title(page)

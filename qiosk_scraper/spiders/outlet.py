@@ -88,20 +88,19 @@ from qiosk_scraper.crawl import (
 )
 from qiosk_scraper.discover.pages import (
     ArticleLinks,
-    read_article_links,
-    read_listing,
+    read_feed_links,
 )
 from qiosk_scraper.discover.pages import canonical as _canonical
 from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, sitemap_entries
 from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
+from qiosk_scraper.profiles import SOURCES, Profile, UnknownProfile, profile_for
 from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
 from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 
-SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors", "links")
 POLITENESS_SETTINGS = (
     "USER_AGENT",
     "ROBOTSTXT_OBEY",
@@ -156,14 +155,21 @@ def parse_since(value: str | date | None) -> datetime | None:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def parse_sources(value: str | None) -> tuple[str, ...]:
+def parse_sources(value: str | None, offered: tuple[str, ...] = SOURCES) -> tuple[str, ...]:
+    """The discovery sources chosen (comma list), of those a profile ``offered``; all of
+    them when none is chosen."""
     if not value:
-        return SOURCES
+        return offered
     chosen = tuple(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
     unknown = [s for s in chosen if s not in SOURCES]
     if unknown or not chosen:
         raise SpiderArgumentError(
             f"sources={value!r}: choose from {', '.join(SOURCES)} (comma separated)"
+        )
+    missing = [s for s in chosen if s not in offered]
+    if missing:
+        raise SpiderArgumentError(
+            f"sources={value!r}: this profile offers only {', '.join(offered)}"
         )
     return chosen
 
@@ -193,6 +199,7 @@ class OutletSpider(scrapy.Spider):
         delay: str | float | None = None,
         refresh: str | bool | None = None,
         resumes: str | int | None = None,
+        profile: str | None = None,
         **kwargs: Any,
     ) -> None:
         parts = urlsplit(site)
@@ -212,7 +219,11 @@ class OutletSpider(scrapy.Spider):
         if self.delay is not None and self.delay < 0:
             raise SpiderArgumentError("delay must be 0 or more seconds")
         self.since = parse_since(since)
-        self.sources = parse_sources(sources)
+        try:
+            self.profile: Profile = profile_for(self.site, profile)
+        except UnknownProfile as error:
+            raise SpiderArgumentError(str(error)) from error
+        self.sources = parse_sources(sources, self.profile.sources)
         self.refresh = parse_flag(refresh)
         try:
             self.resumes = int(resumes) if resumes not in (None, "") else None
@@ -220,6 +231,7 @@ class OutletSpider(scrapy.Spider):
             raise SpiderArgumentError(f"resumes={resumes!r}: expected a crawl id") from error
         self.arguments: dict[str, Any] = {
             "site": self.site,
+            "profile": self.profile.name,
             "db": str(db),
             "max_articles": self.max_articles,
             "since": self.since.date().isoformat() if self.since else None,
@@ -445,19 +457,27 @@ class OutletSpider(scrapy.Spider):
             return None
 
     async def start(self) -> AsyncIterator[Any]:
+        profile = self.profile
         first = []
         if "robots" in self.sources:
             first.append(self.page_request(self.url("/robots.txt"), self.parse_robots, "robots"))
         if "sitemap" in self.sources:
-            first.append(self.page_request(self.url("/sitemap.xml"), self.parse_sitemap, "sitemap"))
+            for path in profile.sitemaps:
+                first.append(self.page_request(self.url(path), self.parse_sitemap, "sitemap"))
         if "feeds" in self.sources:
-            first.append(self.page_request(self.url("/feeds/feed.rss"), self.parse_feed, "feed"))
+            for path in profile.feeds:
+                first.append(self.page_request(self.url(path), self.parse_feed, "feed"))
         for request in first:
             if request is not None:
                 yield request
         if {"home", "sections", "tags", "authors"} & set(self.sources):
             # The home page is also where the section navigation is found.
             yield self.listing_request(self.url("/"), "home")
+        elif "feeds" in self.sources and not profile.feeds:
+            # Feed autodiscovery: the feeds the home page names (``rel=alternate``).
+            home = self.page_request(self.url("/"), self.parse_home_feeds, "home")
+            if home is not None:
+                yield home
 
     @property
     def budget_left(self) -> bool:
@@ -585,11 +605,13 @@ class OutletSpider(scrapy.Spider):
             record_error(self.crawler, self.session, url, "replay_failed", str(error), capture_id)
             return
         if isinstance(stored, TextResponse):
-            yield from self.follow_article_links(read_article_links(stored.text, stored.url))
+            yield from self.follow_article_links(self.profile.read_article(stored.text, stored.url))
 
     def listing_request(
         self, raw_url: str, listing: str, label: str | None = None
     ) -> scrapy.Request | None:
+        if self.profile.read_listing is None:
+            return None
         if _LISTING_SOURCE[listing] not in self.sources and listing != "home":
             return None
         if not self.budget_left:
@@ -650,6 +672,12 @@ class OutletSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def parse_home_feeds(self, response: Response) -> Iterator[scrapy.Request]:
+        """The home page of a site whose profile names no feed: the feeds it links."""
+        stored = self.current(response)
+        if isinstance(stored, TextResponse):
+            yield from self.follow_article_links(read_feed_links(stored.text, stored.url))
+
     # -- listings ------------------------------------------------------------------------
 
     async def parse_listing(self, response: Response) -> AsyncIterator[scrapy.Request]:
@@ -661,7 +689,10 @@ class OutletSpider(scrapy.Spider):
             return
         listing = response.meta["listing"]
         try:
-            page = await self.pool.run(read_listing, response.text, response.url, listing)
+            assert self.profile.read_listing is not None  # see listing_request
+            page = await self.pool.run(
+                self.profile.read_listing, response.text, response.url, listing
+            )
         except ExtractorCrashed as error:
             self.record_crash(response, error)
             return
@@ -788,7 +819,7 @@ class OutletSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return None
         try:
-            return await self.pool.run(read_article_links, response.text, response.url)
+            return await self.pool.run(self.profile.read_article, response.text, response.url)
         except ExtractorCrashed as error:
             self.record_crash(response, error)
             return None
