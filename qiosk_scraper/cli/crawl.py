@@ -20,8 +20,8 @@ from qiosk_scraper.crawl import (
     run_crawl,
     summary_table,
 )
-from qiosk_scraper.profiles import profile_for, profiles
-from qiosk_scraper.spiders.outlet import SOURCES, SpiderArgumentError, parse_sources
+from qiosk_scraper.profiles import SOURCES, profile_for, profiles
+from qiosk_scraper.spiders.outlet import SpiderArgumentError, parse_sources
 
 
 def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
