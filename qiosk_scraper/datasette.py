@@ -65,6 +65,8 @@ from datasette.utils import (
 from datasette.utils.asgi import BadRequest
 from markupsafe import Markup, escape
 
+from qiosk_scraper.article import is_web_url
+
 CONFIG_DIR = Path(__file__).resolve().parent / "serve_files"
 DATABASE_NAME = "archive"
 DEFAULT_HOST = "127.0.0.1"
@@ -623,6 +625,12 @@ def asgi_wrapper(datasette: Datasette) -> Any:
         return qiosk_app
 
     return wrap
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Datasette) -> None:
+    # ``{% if url is web_url %}``: the templates link only http(s) URLs (see row.html).
+    env.tests["web_url"] = is_web_url
 
 
 @hookimpl

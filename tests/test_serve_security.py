@@ -27,10 +27,24 @@ QIOSK = str(Path(sys.executable).parent / "qiosk")
 SERVING = re.compile(r"serving .* at (http://127\.0\.0\.1:\d+)/archive/articles")
 
 
+# What an archive made before http(s)-only URLs holds from a hostile page (issue 13 item 9).
+HOSTILE_URLS = {
+    "authors": [
+        {"name": "Piet Harbour", "url": "javascript:alert('author')"},
+        {"name": "Nora Lamp", "url": "https://responsiblestatecraft.org/author/nlamp/"},
+    ],
+    "images": [
+        {"url": "JaVaScRiPt:alert('image')", "alt": "", "caption": None, "credit": None,
+         "lead": True}
+    ],
+    "links": [{"url": "javascript:alert(document.cookie)", "text": "online here"}],
+}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def archive_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("served-from-a-private-folder") / "archive.db"
-    build_archive(path, [record(1), record(2)])
+    build_archive(path, [record(1, **HOSTILE_URLS), record(2)])
     return path
 
 
@@ -211,3 +225,44 @@ def test_every_page_forbids_inline_script(server: tuple[str, subprocess.Popen[st
         script_src = re.search(r"script-src ([^;]*)", policy)[1]  # type: ignore[index]
         assert "'unsafe-inline'" not in script_src and "'self'" in script_src, path
         assert "object-src 'none'" in policy and "base-uri 'none'" in policy
+
+
+def test_the_article_page_links_only_web_urls(datasette: Any) -> None:
+    html = get(datasette, "/archive/articles/1").text
+    assert "javascript:" not in html.lower().replace("<code>javascript:", "")
+    assert "(profile: <code>javascript:alert(&#39;author&#39;)</code>)" in html
+    assert "<td><code>JaVaScRiPt:alert(&#39;image&#39;)</code></td>" in html
+    assert '(<a href="https://responsiblestatecraft.org/author/nlamp/"' in html
+
+
+def test_hostile_urls_and_inline_script_do_not_run_in_chromium(
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """Datasette's own inline scripts run (the SQL editor); nothing else does."""
+    from playwright.sync_api import sync_playwright
+    from test_datasette import CHROMIUM, CHROMIUM_ARGS
+
+    base, _ = server
+    violations: list[str] = []
+    dialogs: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: violations.append(m.text) if "Policy" in m.text else None)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            for path in ("/archive/articles/1", "/archive/authors", "/archive/links", "/archive"):
+                page.goto(base + path)
+                page.wait_for_load_state("load")
+                assert page.locator("a[href^='javascript' i]").count() == 0, path
+            assert page.locator(".CodeMirror").count() == 1  # Datasette's inline script ran
+            injected = page.evaluate(
+                """() => { const s = document.createElement('script');
+                           s.textContent = 'window.injected = 1';
+                           document.body.appendChild(s); return window.injected; }"""
+            )
+            assert injected is None
+        finally:
+            browser.close()
+    assert dialogs == []
+    assert len(violations) == 1 and "inline script" in violations[0], violations
