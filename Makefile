@@ -10,14 +10,12 @@ SERVE_PORT ?= 8001
 
 install: $(STAMP)
 
-# The venv's own pip (whatever the system Python brought) installs only the locked uv, by hash and
-# without resolving anything; uv then makes the venv exactly requirements.lock (sync: nothing more, no
-# resolution), so no upstream release and no installer version can change what gets installed.
-$(STAMP): requirements.lock requirements-uv.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-uv.lock
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+# .ci/install-venv: the venv's own pip (whatever the system Python brought) installs only the locked
+# uv, by hash and without resolving anything; uv then makes the venv exactly requirements.lock (sync:
+# nothing more, no resolution), so no upstream release and no installer version can change what gets
+# installed (tests/test_install.py runs the script against a local index holding newer releases).
+$(STAMP): requirements.lock requirements-uv.lock pyproject.toml .ci/install-venv
+	.ci/install-venv $(PYTHON) $(VENV) .
 	touch $(STAMP)
 
 lint: install

@@ -76,7 +76,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.db import Table
@@ -90,6 +90,8 @@ SCHEMA_VERSION = 2
 CONFLICTING_CANONICAL = "conflicting_canonical"
 
 SaveOutcome = Literal["new", "updated", "unchanged", "conflicting"]
+
+_T = TypeVar("_T")
 
 _ARTICLE_COLUMNS = (
     "url",
@@ -323,6 +325,24 @@ def _read_record(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
         )
     ]
     return dict(sorted(record.items()))
+
+
+def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
+    """``read`` on the SQLite file at ``path`` opened read-only and immutable; ArchiveError
+    naming the file when it cannot be opened or read."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as error:
+        raise ArchiveError(f"{path}: cannot open read-only ({error})") from error
+    try:
+        return read(conn)
+    except sqlite3.DatabaseError as error:
+        raise ArchiveError(f"{path}: not a readable SQLite file ({error})") from error
+    finally:
+        conn.close()
 
 
 def _record_json(record: Mapping[str, Any]) -> str:
@@ -1216,14 +1236,8 @@ class Archive:
     def count_rows_read_only(path: Path) -> dict[str, int]:
         """Row counts of every table of the SQLite file at ``path``, opened read-only and
         immutable (nothing is written, no journal or lock file is made)."""
-        from urllib.parse import quote
 
-        uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as error:
-            raise ArchiveError(f"{path}: cannot open read-only ({error})") from error
-        try:
+        def counts(conn: sqlite3.Connection) -> dict[str, int]:
             names = [
                 name
                 for (name,) in conn.execute(
@@ -1235,7 +1249,17 @@ class Archive:
                 name: int(conn.execute(f"SELECT count(*) FROM [{name}]").fetchone()[0])
                 for name in names
             }
-        except sqlite3.DatabaseError as error:
-            raise ArchiveError(f"{path}: not a readable SQLite file ({error})") from error
-        finally:
-            conn.close()
+
+        return _read_only(path, counts)
+
+    @staticmethod
+    def records_read_only(path: Path) -> dict[str, dict[str, Any]]:
+        """Every article record of the SQLite archive at ``path`` rebuilt from its rows
+        (``Article.to_record(extras=False)``), by URL; opened read-only and immutable."""
+
+        def records(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            db = sqlite_utils.Database(conn)
+            ids = [article_id for (article_id,) in conn.execute("SELECT id FROM articles")]
+            return {(r := _read_record(db, i))["url"]: r for i in ids}
+
+        return _read_only(path, records)

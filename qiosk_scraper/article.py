@@ -15,6 +15,10 @@ Conventions (the gold records of the mirror follow them, and so does the extract
   text is the credit and the caption is None.
 - ``links``: every ``<a href>`` inside the body blocks, made absolute, in page order.
 - ``word_count``: the number of ``\\w+`` tokens in ``body``.
+- Every URL an author, image or link carries is an absolute ``http(s)`` URL: a page's
+  ``javascript:``, ``data:`` or ``mailto:`` link is not stored as a link (it would be rendered
+  clickable); the author keeps no profile URL, the image and the link are left out (a link's
+  text stays in the body), each with a warning naming the URL (see :meth:`Article.__post_init__`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 _WORD = re.compile(r"\w+")
 
@@ -54,6 +59,18 @@ def iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: the record needs a time zone")
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def is_web_url(url: object) -> bool:
+    """True for an absolute ``http``/``https`` URL with a host: the only URLs the record keeps as
+    links (and the templates render as links)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,31 @@ class Article:
     language: str = "en"
     provenance: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Keep only web URLs as links, whoever built the record (the extractor, a stored
+        record read back): anything else is dropped from its URL field with a warning."""
+        authors = []
+        for author in self.authors:
+            if author.url is not None and not is_web_url(author.url):
+                self._not_web("author profile", author.url, f"kept {author.name!r} without it")
+                author = Author(author.name, None)
+            authors.append(author)
+        self.authors = authors
+        self.images = [
+            i for i in self.images if is_web_url(i.url) or self._not_web("image", i.url, "dropped")
+        ]
+        self.links = [
+            k
+            for k in self.links
+            if is_web_url(k.url) or self._not_web("link", k.url, "dropped; its text is in the body")
+        ]
+
+    def _not_web(self, what: str, url: str, outcome: str) -> bool:
+        warning = f"{what} URL {url!r} is not an http(s) URL: {outcome}"
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+        return False
 
     @property
     def word_count(self) -> int:

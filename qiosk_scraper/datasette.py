@@ -1,11 +1,12 @@
 """Datasette for analysts: serving an archive read-only with the project's configuration.
 
 ``qiosk serve`` calls :func:`serve`, which builds a :class:`datasette.app.Datasette` on one
-archive with the files kept in git under ``archive/``:
+archive with the files shipped inside the package (package data, so an installed wheel serves
+as the repository does) under ``qiosk_scraper/serve_files/``:
 
-- ``archive/metadata.yml``: title, source, licence note, a description of every table and
+- ``metadata.yml``: title, source, licence note, a description of every table and
   column, facets, sort orders, label columns and the canned queries (all read-only);
-- ``archive/templates/``: ``row.html`` makes the articles row page readable (the body as
+- ``templates/``: ``row.html`` makes the articles row page readable (the body as
   paragraphs, byline, dates, credits, revisions; other tables keep Datasette's page) and
   ``_table-archive-articles.html`` leaves the long and technical columns out of the articles
   table page until the reader picks columns.
@@ -34,11 +35,18 @@ This module is also a small Datasette plugin (registered in-process by :func:`bu
 
 from __future__ import annotations
 
+import base64
+import errno
+import hashlib
+import ipaddress
 import json
 import re
+import socket
 import sqlite3
 import urllib.parse
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +65,9 @@ from datasette.utils import (
 from datasette.utils.asgi import BadRequest
 from markupsafe import Markup, escape
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "archive"
+from qiosk_scraper.article import is_web_url
+
+CONFIG_DIR = Path(__file__).resolve().parent / "serve_files"
 DATABASE_NAME = "archive"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
@@ -83,6 +93,73 @@ SETTINGS: dict[str, Any] = {
 # search look every matching article up again, and each page read is then a memory access, not
 # a read() system call. Only immutable: the file cannot change (let alone shrink) while mapped.
 MMAP_SIZE = 1 << 30
+
+# -- what one query may cost and reach ---------------------------------------------------------
+
+# No single value larger than this (SQLITE_LIMIT_LENGTH on Datasette's connections):
+# ``zeroblob(200000000)`` fails at once with "string or blob too big" instead of allocating.
+# The largest value an archive holds (a revision's record JSON) is tens of kilobytes.
+MAX_VALUE_BYTES = 4 << 20
+# No result larger than this (text and blob bytes of its rows, counted as they are fetched):
+# 1,000 rows of 4 MB values would still be 4 GB held and sent. Larger results are an error.
+MAX_RESULT_BYTES = 32 << 20
+# fts3_tokenizer('simple') answers the address of a tokenizer in the server's memory (and with
+# a second argument installs one): no query may call it.
+DENIED_FUNCTIONS = frozenset({"fts3_tokenizer"})
+
+
+def budgeted_row_factory(limit: int) -> Callable[[sqlite3.Cursor, tuple[Any, ...]], sqlite3.Row]:
+    """A row factory (``sqlite3.Row`` rows, as Datasette uses) that raises
+    ``sqlite3.OperationalError`` once the rows a cursor fetched exceed ``limit`` bytes of text
+    and blobs (numbers count 8)."""
+    spent: weakref.WeakKeyDictionary[sqlite3.Cursor, int] = weakref.WeakKeyDictionary()
+
+    def row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+        size = sum(len(v) if isinstance(v, str | bytes) else 8 for v in values)
+        total = spent.get(cursor, 0) + size
+        if total > limit:
+            raise sqlite3.OperationalError(
+                f"result larger than {limit >> 20} MB: ask for fewer rows or shorter values"
+            )
+        spent[cursor] = total
+        return sqlite3.Row(cursor, values)
+
+    return row
+
+
+def deny_functions(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    """SQLite authorizer: refuse the statements calling a function of DENIED_FUNCTIONS."""
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+# Content-Security-Policy of every page: scripts only from this server, plus Datasette's own
+# inline scripts by their hash (the SQL editor, menus, the facet flag); no other inline script,
+# event handler attribute or javascript: URL runs, whatever a crawled page put in the archive.
+# 'unsafe-eval': datasette-vega's charts compile their expressions with Function().
+_DATASETTE_INLINE = ("_close_open_menus.html", "_codemirror_foot.html")
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def content_security_policy() -> str:
+    """The policy, with the hashes of Datasette's inline scripts as its templates hold them."""
+    import datasette
+
+    templates = Path(datasette.__file__).parent / "templates"
+    scripts = [f"DATASETTE_ALLOW_FACET = {flag};" for flag in ("true", "false")]
+    for name in _DATASETTE_INLINE:
+        scripts += _INLINE_SCRIPT.findall((templates / name).read_text(encoding="utf-8"))
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+        for s in scripts
+    )
+    return (
+        f"default-src 'self'; script-src 'self' 'unsafe-eval' {hashes}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
 
 SNIPPET_OPEN = "⟦"
 SNIPPET_CLOSE = "⟧"
@@ -483,6 +560,9 @@ async def _article_page(datasette: Datasette, database: str, pks: str) -> dict[s
 def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Datasette) -> None:
     conn.create_function("credit_source", 1, credit_source, deterministic=True)
     conn.create_function("credit_photographer", 1, credit_photographer, deterministic=True)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.set_authorizer(deny_functions)
+    conn.row_factory = budgeted_row_factory(MAX_RESULT_BYTES)
     if database == DATABASE_NAME:
         conn.execute("PRAGMA query_only = 1")
         if not datasette.get_database(database).is_mutable:
@@ -527,15 +607,30 @@ def without_blank_search(query_string: bytes) -> bytes:
 
 @hookimpl
 def asgi_wrapper(datasette: Datasette) -> Any:
+    policy = (b"content-security-policy", content_security_policy().encode())
+
     def wrap(app: Any) -> Any:
-        async def blank_search_is_no_search(scope: Any, receive: Any, send: Any) -> None:
+        async def qiosk_app(scope: Any, receive: Any, send: Any) -> None:
+            # A blank search box means no search; every response carries the policy.
             if scope.get("type") == "http" and b"_search" in scope.get("query_string", b""):
                 scope = {**scope, "query_string": without_blank_search(scope["query_string"])}
-            await app(scope, receive, send)
 
-        return blank_search_is_no_search
+            async def with_policy(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", []), policy]}
+                await send(message)
+
+            await app(scope, receive, with_policy)
+
+        return qiosk_app
 
     return wrap
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Datasette) -> None:
+    # ``{% if url is web_url %}``: the templates link only http(s) URLs (see row.html).
+    env.tests["web_url"] = is_web_url
 
 
 @hookimpl
@@ -643,6 +738,15 @@ def table_names(database: Database) -> set[str]:
     return names
 
 
+class ArchiveDatasette(Datasette):
+    """Datasette whose ``/-/databases.json`` names each file without its folders: where the
+    archive lives on the server (a home directory, a user name) is nobody's business."""
+
+    def _connected_databases(self) -> list[dict[str, Any]]:
+        databases: list[dict[str, Any]] = super()._connected_databases()
+        return [{**d, "path": d["path"] and Path(d["path"]).name} for d in databases]
+
+
 def build_datasette(
     db_path: Path, *, live: bool = False, config_dir: Path = CONFIG_DIR
 ) -> tuple[Datasette, dict[str, list[str]]]:
@@ -658,7 +762,7 @@ def build_datasette(
     module = sys.modules[__name__]
     if not pm.is_registered(module):
         pm.register(module, name="qiosk_scraper.datasette")
-    datasette = Datasette(
+    datasette = ArchiveDatasette(
         metadata=metadata, template_dir=str(config_dir / "templates"), settings=SETTINGS
     )
     datasette.remove_database("_memory")  # Datasette adds it when given no files
@@ -674,15 +778,74 @@ def build_datasette(
     return datasette, pending
 
 
-def serve(
-    db_path: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, live: bool = False
-) -> None:
-    """Serve the archive until interrupted (uvicorn, one worker), as ``datasette serve`` does."""
-    import uvicorn
+def is_loopback(host: str) -> bool:
+    """True for an address (or ``localhost``) only this machine can reach."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
+
+def network_warning(host: str) -> str | None:
+    """What serving on ``host`` exposes, when it is not a loopback address; None otherwise."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: --host {host} makes the archive visible to every machine that can reach this "
+        "one, and Datasette has no authentication: anyone who can connect reads every table and "
+        "runs read-only SQL. Use the default 127.0.0.1 unless that is what you want."
+    )
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port`` (0: a free port), or ServeError naming why not
+    (a port in use, a host that is not an address of this machine)."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address[:2], family=family)
+    except socket.gaierror as error:
+        raise ServeError(f"--host {host}: not an address of this machine ({error})") from error
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise ServeError(
+                f"port {port} on {host} is in use (another server?): pick another with --port"
+            ) from error
+        raise ServeError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+
+
+@dataclass
+class Server:
+    """A Datasette ready to serve: the archive checked and opened, the port bound."""
+
+    datasette: Datasette
+    sock: socket.socket
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return url_for(host, port)
+
+    def run(self) -> None:
+        """Serve until interrupted (uvicorn, one worker), as ``datasette serve`` does;
+        Datasette's ASGI app runs its startup hooks before the first request."""
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.datasette.app(), log_level="warning", lifespan="on", access_log=False
+        )
+        with self.sock:
+            uvicorn.Server(config).run(sockets=[self.sock])
+
+
+def open_server(
+    db_path: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, live: bool = False
+) -> Server:
+    """Everything that can fail before serving, in order: the archive (exists, readable, an
+    archive), then the port. Nothing is announced before this returns."""
     datasette, _ = build_datasette(db_path, live=live)
-    # Datasette's ASGI app runs its startup hooks before the first request.
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+    return Server(datasette, listen(host, port))
 
 
 def url_for(host: str, port: int) -> str:

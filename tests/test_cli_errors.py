@@ -68,7 +68,9 @@ CASES = [
     ("serve --db notes.db", 1, "notes.db: not a readable SQLite file"),
     ("serve --db truncated.db", 1, damaged("truncated")),
     ("serve --db garbled.db", 1, damaged("garbled")),
-    ("serve --db good.db --port 0", 2, "'--port'"),
+    ("serve --db good.db --port 65536", 2, "'--port'"),
+    ("serve --db good.db --host no-such-host.invalid", 1, "--host no-such-host.invalid: not an"),
+    ("snapshot verify snap --fingerprint sha256:abc", 2, "'sha256:abc' is not a fingerprint"),
     # reextract, coverage
     ("reextract --db missing.db", 2, "'missing.db' does not exist"),
     ("reextract --db notes.db", 1, "notes.db: not a usable SQLite archive"),

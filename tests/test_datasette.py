@@ -593,6 +593,31 @@ def accept_article_page_is_readable(served: Served, page: Page) -> None:
     assert page.locator(".tags a").all_inner_texts() == record["tags"]
 
 
+def accept_articles_table_shows_rows_in_the_first_screen(served: Served, page: Page) -> None:
+    """At 1400x1000 the first row is on the first screen and the url column readable; the
+    column descriptions are in each column's menu and in a collapsed block (issue 12 item 13)."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    try:
+        open_page(page, f"{served.base}/archive/articles")
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "articles-first-screen.png"))
+        first = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+        assert first is not None and first["y"] + first["height"] <= 1000, first
+        url_cell = page.locator("table.rows-and-columns tbody td.col-url").first
+        box = url_cell.bounding_box()
+        size = float(url_cell.evaluate("td => parseFloat(getComputedStyle(td).fontSize)"))
+        assert box is not None and box["width"] >= 16 * size, (box, size)  # >= ~30 characters
+        described = load_metadata()["databases"]["archive"]["tables"]["articles"]["columns"]
+        block = page.locator("details.qiosk-column-descriptions")
+        assert block.get_attribute("open") is None
+        assert block.locator("dt").all_text_contents() == list(described)
+        page.click('th[data-column="url"] .dropdown-menu-icon')
+        shown = page.locator(".dropdown-menu .dropdown-column-description")
+        assert shown.inner_text() == described["url"]
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+
+
 def accept_only_read_only_plugins_are_loaded(served: Served, page: Page) -> None:
     plugins = {p["name"] for p in fetch_json(f"{served.base}/-/plugins.json")}
     assert plugins == {"datasette-vega", "qiosk_scraper.datasette"}
@@ -610,6 +635,7 @@ ACCEPTANCE: list[tuple[str, Callable[[Served, Page], None]]] = [
         accept_facet_selections_filter_the_articles_to_the_sql_count,
         accept_chart_of_articles_per_month_per_section_is_drawn,
         accept_article_page_is_readable,
+        accept_articles_table_shows_rows_in_the_first_screen,
         accept_only_read_only_plugins_are_loaded,
     )
 ] + [

@@ -540,3 +540,56 @@ def test_export_cli_reports_and_refuses_with_reasons(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1
     assert "not an ISO 8601" in bad.output
+
+
+# -- fingerprint and records against archive.db (issue 13 item 13) ------------------------------
+
+
+def test_verify_prints_the_fingerprint_and_checks_the_cited_one(pristine: Path) -> None:
+    package = json.loads((pristine / layout.DATAPACKAGE).read_text(encoding="utf-8"))
+    cited = f"sha256:{package['qiosk']['fingerprint']}"
+    runner = CliRunner()
+    plain = runner.invoke(main, ["snapshot", "verify", str(pristine)])
+    assert plain.exit_code == 0 and f"fingerprint {cited}\n" in plain.output
+    same = runner.invoke(main, ["snapshot", "verify", str(pristine), "--fingerprint", cited])
+    assert same.exit_code == 0 and "intact (the one cited)" in same.output
+    other = "sha256:" + "0" * 64
+    differs = runner.invoke(main, ["snapshot", "verify", str(pristine), "--fingerprint", other])
+    assert differs.exit_code == 1
+    assert f".: fingerprint {cited} is not the one cited ({other})" in differs.output
+    bad = runner.invoke(main, ["snapshot", "verify", str(pristine), "--fingerprint", "sha256:x"])
+    assert bad.exit_code == 2 and "not a fingerprint" in bad.output
+
+
+def test_a_resealed_forgery_is_caught_by_the_cited_fingerprint(snap: Path) -> None:
+    """Without a signature, a consistent re-forgery of a table nothing else repeats passes
+    every check but the fingerprint a citation quotes."""
+    package = json.loads((snap / layout.DATAPACKAGE).read_text(encoding="utf-8"))
+    cited = f"sha256:{package['qiosk']['fingerprint']}"
+    tags = snap / "csv" / "tags.csv"
+    header, first, rest = tags.read_bytes().split(b"\r\n", 2)
+    number, label = first.split(b",", 1)
+    tags.write_bytes(b"\r\n".join([header, number + b",Forged " + label, rest]))
+    reseal(snap)
+    assert verify_snapshot(snap) == []
+    problems = verify_snapshot(snap, fingerprint=cited)
+    assert [(p.path, "not the snapshot cited" in p.message) for p in problems] == [(".", True)]
+
+
+def test_jsonl_records_are_checked_against_archive_db(snap: Path) -> None:
+    path = snap / layout.ARTICLES_JSONL
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first = json.loads(lines[0])
+    first["body"] = "A body the archive never held."
+    first["word_count"] = count_words(first["body"])
+    lines[0] = json.dumps(first, sort_keys=True, ensure_ascii=False)
+    second = json.loads(lines[1])
+    lines[1] = json.dumps({**second, "url": second["url"] + "moved/"}, sort_keys=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    reseal(snap)
+    problems = verify_snapshot(snap)
+    assert [str(p) for p in problems] == [
+        f"{layout.ARTICLES_JSONL}: {first['url']}: body, word_count differ from archive.db",
+        f"{layout.ARTICLES_JSONL}: {second['url']}moved/ is not in archive.db",
+        f"{layout.ARTICLES_JSONL}: {second['url']} is in archive.db, not in this file",
+    ]

@@ -11,15 +11,21 @@ from qiosk_scraper.datasette import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     ServeError,
-    serve,
-    url_for,
+    network_warning,
+    open_server,
 )
 
 
 @main.command("serve")
 @db_option("Archive database to serve.")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to bind (0: any free port, the one chosen is printed).",
+)
 @click.option(
     "--live",
     is_flag=True,
@@ -28,11 +34,17 @@ from qiosk_scraper.datasette import (
 def serve_command(db: Path, host: str, port: int, live: bool) -> None:
     """Browse an archive in Datasette: search, facets, canned queries, charts.
 
-    Read-only (the file is opened immutable unless --live), bound to 127.0.0.1 by default,
-    with the metadata, canned queries and templates kept in archive/.
+    Read-only (the file is opened immutable unless --live), bound to 127.0.0.1 by default
+    (another --host is warned about: Datasette has no authentication), with the metadata,
+    canned queries and templates shipped in the package. The archive and the port are
+    checked before anything is announced.
 
     Example: qiosk serve --db archive/demo.db --port 8001
     """
     with command_errors(ServeError):
-        click.echo(f"serving {db} read-only at {url_for(host, port)} (Ctrl-C stops)", err=True)
-        serve(db, host=host, port=port, live=live)
+        server = open_server(db, host=host, port=port, live=live)
+        warning = network_warning(host)
+        if warning:
+            click.echo(warning, err=True)
+        click.echo(f"serving {db} read-only at {server.url} (Ctrl-C stops)", err=True)
+        server.run()

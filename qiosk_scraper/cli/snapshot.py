@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.cli import command_errors, db_option, main
-from qiosk_scraper.snapshot import SnapshotError, export_snapshot, verify_snapshot
+from qiosk_scraper.snapshot import SnapshotError, export_snapshot, parse_fingerprint, verify
 
 
 @main.group("snapshot")
@@ -51,20 +51,37 @@ def export_command(
     click.echo(f"fingerprint sha256:{result.fingerprint}")
 
 
+def _fingerprint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_fingerprint(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from error
+    return value
+
+
 @snapshot_group.command("verify")
 @click.argument("directory", type=click.Path(path_type=Path))
-def verify_command(directory: Path) -> None:
-    """Check a snapshot: checksums, file list, data package, row counts.
+@click.option(
+    "--fingerprint",
+    callback=_fingerprint,
+    help="The fingerprint a citation quotes (sha256:...): fail when the snapshot's differs.",
+)
+def verify_command(directory: Path, fingerprint: str | None) -> None:
+    """Check a snapshot: checksums, file list, data package, row counts, the JSONL records
+    against archive.db; print its fingerprint (and compare it with --fingerprint).
 
     Prints one line per problem and exits non-zero when there is any.
 
-    Example: qiosk snapshot verify archive/snapshots/demo
+    Example: qiosk snapshot verify archive/snapshots/demo --fingerprint sha256:5f0c...
     """
     if not directory.is_dir():
         raise click.ClickException(f"{directory}: no such snapshot directory")
-    problems = verify_snapshot(directory)
-    for problem in problems:
+    result = verify(directory, fingerprint=fingerprint)
+    for problem in result.problems:
         click.echo(str(problem), err=True)
-    if problems:
-        raise click.ClickException(f"{directory}: {len(problems)} problem(s); not intact")
-    click.echo(f"{directory}: intact")
+    click.echo(f"fingerprint sha256:{result.fingerprint}")
+    if result.problems:
+        raise click.ClickException(f"{directory}: {len(result.problems)} problem(s); not intact")
+    matched = " (the one cited)" if fingerprint else ""
+    click.echo(f"{directory}: intact{matched}")

@@ -18,7 +18,7 @@ directories are identical byte for byte.
 
 from qiosk_scraper.snapshot.export import ExportResult, export_snapshot, parse_as_of
 from qiosk_scraper.snapshot.layout import SnapshotError
-from qiosk_scraper.snapshot.verify import Problem, verify_snapshot
+from qiosk_scraper.snapshot.verify import Problem, parse_fingerprint, verify, verify_snapshot
 
 __all__ = [
     "ExportResult",
@@ -26,5 +26,7 @@ __all__ = [
     "SnapshotError",
     "export_snapshot",
     "parse_as_of",
+    "parse_fingerprint",
+    "verify",
     "verify_snapshot",
 ]

@@ -4,7 +4,11 @@ Checks, each problem named once with the file it concerns: the file list against
 ``SHA256SUMS`` (missing and added files), every checksum, ``datapackage.json`` against
 ``SHA256SUMS`` (paths, hashes, sizes, fingerprint), the data package with the Frictionless
 library (metadata; types, keys and row counts of the CSVs), and the record and row counts of the
-other files. It reads nothing outside the directory: symbolic links are not followed, paths that
+other files, and every record of ``articles.jsonl`` against the one ``archive.db`` holds for its
+URL (a forger who re-seals the checksums must forge both alike). It computes the snapshot's
+fingerprint from the files as found (what a citation quotes) and, given the cited one, fails
+when they differ: without a signature, the fingerprint is what ties a snapshot to its citation.
+It reads nothing outside the directory: symbolic links are not followed, paths that
 leave the directory (``..``, absolute paths, URLs) and external schema or profile references are
 refused, and the SQLite file is opened read-only and immutable. It writes nothing.
 """
@@ -31,6 +35,7 @@ from qiosk_scraper.snapshot import layout
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REFERENCE_KEYS = ("$schema", "profile")
 _ERRORS_PER_FILE = 5
+_FINGERPRINT = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 _EDITED_DIGITS = 8
 
 
@@ -57,6 +62,21 @@ def _edited(listed: str, actual: str) -> bool:
     """Whether a listed checksum differs from the file's in a few hex digits only: the list was
     edited, not the file (a changed file changes its SHA-256 in about 60 of 64 digits)."""
     return sum(a != b for a, b in zip(listed, actual, strict=True)) <= _EDITED_DIGITS
+
+
+@dataclass(frozen=True)
+class Verification:
+    problems: list[Problem]
+    fingerprint: str | None  # sha256 hex of the data files as found; None without a directory
+
+
+def parse_fingerprint(text: str) -> str:
+    """The hex digest of a cited fingerprint, ``sha256:<64 hex digits>`` (or the digits alone);
+    ValueError naming the expected form otherwise."""
+    match = _FINGERPRINT.match(text.strip().lower())
+    if match is None:
+        raise ValueError(f"{text!r} is not a fingerprint: expected sha256:<64 hex digits>")
+    return match[1]
 
 
 class _Verification:
@@ -259,6 +279,37 @@ class _Verification:
                     self.problem(path, f"... and {len(errors) - _ERRORS_PER_FILE} more errors")
             else:
                 self.count(path, entry)
+        paths = {entry["path"] for entry in descriptor["resources"]}
+        if {layout.ARTICLES_JSONL, layout.ARCHIVE_DB} <= paths and not self.problems:
+            self.compare_records()
+
+    def compare_records(self) -> None:
+        """articles.jsonl against archive.db: the same URLs, each with the same record."""
+        try:
+            stored = Archive.records_read_only(self.root / layout.ARCHIVE_DB)
+        except ArchiveError as error:
+            self.problem(layout.ARCHIVE_DB, str(error).split(": ", 1)[-1])
+            return
+        text = (self.root / layout.ARTICLES_JSONL).read_text(encoding="utf-8")
+        listed = [json.loads(line) for line in text.split("\n") if line]
+        differences = []
+        for record in listed:
+            url = record.get("url")
+            if url not in stored:
+                differences.append(f"{url} is not in {layout.ARCHIVE_DB}")
+                continue
+            fields = sorted(
+                k for k in record.keys() | stored[url].keys() if record.get(k) != stored[url].get(k)
+            )
+            if fields:
+                differences.append(f"{url}: {', '.join(fields)} differ from {layout.ARCHIVE_DB}")
+        for url in sorted(stored.keys() - {r.get("url") for r in listed}):
+            differences.append(f"{url} is in {layout.ARCHIVE_DB}, not in this file")
+        for difference in differences[:_ERRORS_PER_FILE]:
+            self.problem(layout.ARTICLES_JSONL, difference)
+        if len(differences) > _ERRORS_PER_FILE:
+            more = len(differences) - _ERRORS_PER_FILE
+            self.problem(layout.ARTICLES_JSONL, f"... and {more} more records differ")
 
     def count(self, path: str, entry: dict[str, Any]) -> None:
         """Record or row counts of the files Frictionless does not read as tables."""
@@ -311,8 +362,26 @@ class _Verification:
             self.problem(path, f"{what}: {found}, datapackage.json says {declared}")
 
 
-def verify_snapshot(directory: Path) -> list[Problem]:
-    """Every problem found in the snapshot at ``directory``; empty when it is intact."""
+def verify(directory: Path, *, fingerprint: str | None = None) -> Verification:
+    """Every problem found in the snapshot at ``directory`` (none when it is intact), and its
+    fingerprint; with ``fingerprint`` (a cited one, see :func:`parse_fingerprint`), a problem
+    when the snapshot's differs."""
     if not directory.is_dir():
-        return [Problem(str(directory), "not a directory")]
-    return _Verification(directory).run()
+        return Verification([Problem(str(directory), "not a directory")], None)
+    verification = _Verification(directory)
+    problems = verification.run()
+    found = layout.fingerprint(verification.files)
+    if fingerprint is not None and parse_fingerprint(fingerprint) != found:
+        problems.append(
+            Problem(
+                ".",
+                f"fingerprint sha256:{found} is not the one cited "
+                f"(sha256:{parse_fingerprint(fingerprint)}): not the snapshot cited",
+            )
+        )
+    return Verification(problems, found)
+
+
+def verify_snapshot(directory: Path, *, fingerprint: str | None = None) -> list[Problem]:
+    """Every problem found in the snapshot at ``directory``; empty when it is intact."""
+    return verify(directory, fingerprint=fingerprint).problems
