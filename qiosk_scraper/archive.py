@@ -195,9 +195,12 @@ class _Database(sqlite_utils.Database):
 
     lock_wait: float = 60.0
     on_wait: Callable[[str], None] = staticmethod(_report_wait)
+    refused: WriteFailed | None = None  # set: every write fails with it (a crawl stopping)
 
     @contextlib.contextmanager
     def atomic(self) -> Generator[sqlite_utils.Database, None, None]:
+        if self.refused is not None:
+            raise self.refused
         if self.conn.in_transaction:
             with super().atomic() as db:
                 yield db
@@ -655,16 +658,27 @@ class Archive:
         with self.db.atomic():
             return self._insert("crawls", row)
 
-    def finish_crawl(self, crawl_id: int, stats: Mapping[str, Any], status: str) -> None:
-        """Store a crawl's end time, figures and finish reason."""
-        self._table("crawls").update(
-            crawl_id,
-            {
-                "ended": now_iso(),
-                "stats": json.dumps(dict(stats), sort_keys=True, default=str),
-                "status": status,
-            },
-        )
+    def finish_crawl(
+        self,
+        crawl_id: int,
+        stats: Mapping[str, Any],
+        status: str,
+        errors: Iterable[tuple[str, str, str, int | None]] = (),
+    ) -> None:
+        """Store a crawl's end time, figures and finish reason, with the ``errors`` rows (url,
+        kind, message, capture id) it could not write before, in one transaction (the least
+        room a full disk must leave)."""
+        with self.db.atomic():
+            for url, kind, message, capture_id in errors:
+                self.add_error(crawl_id, url, kind, message, capture_id=capture_id)
+            self._table("crawls").update(
+                crawl_id,
+                {
+                    "ended": now_iso(),
+                    "stats": json.dumps(dict(stats), sort_keys=True, default=str),
+                    "status": status,
+                },
+            )
 
     def interrupt_running_crawls(self) -> list[int]:
         """Mark every crawl still ``running`` as ``interrupted`` (its process died: the caller

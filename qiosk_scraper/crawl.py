@@ -60,7 +60,7 @@ NOT_MODIFIED = "qiosk/not_modified"  # 304 answers, replayed from their stored c
 ERRORS = "qiosk/errors"  # also qiosk/errors/<kind>
 SITEMAP_TOTAL = "qiosk/sitemap_urls"  # distinct article URLs the sitemaps list
 NOT_ARTICLES = "qiosk/not_articles"  # linked pages that turned out not to be articles
-RESERVE_BYTES = 64 * 1024  # see CrawlSession.reserve
+RESERVE_BYTES = 128 * 1024  # see CrawlSession.reserve
 # errors.kind of a page whose capture or rows could not be written (the page was lost)
 WRITE_LOSSES = frozenset({ArchiveLocked.kind, DiskFull.kind, WriteFailed.kind})
 
@@ -155,7 +155,12 @@ class CrawlSession:
             if self.stopped:
                 return
             self.stopped = True
-            self.reserve.unlink(missing_ok=True)  # room for the errors rows and the crawl's end
+            # What is in flight is not written; the room the reserve leaves is kept for the
+            # errors rows and the crawl's end (see close).
+            refusal = failure or DiskFull(self.archive.path)
+            self.archive.db.refused = refusal
+            self.warc.refused = refusal
+            self.reserve.unlink(missing_ok=True)
             if failure is not None:
                 print(failure, file=sys.stderr, flush=True)
             engine = crawler.engine
@@ -222,14 +227,18 @@ class CrawlSession:
         still full), the row stays ``running``, which the next crawl also reads as
         interrupted."""
         self.warc.close()
+        self.archive.db.refused = None
         numbers = figures(stats, time.monotonic() - self.started)
         if (self.losses and reason == "finished") or reason == DiskFull.kind:
             reason = "interrupted"
         try:
-            for url, kind, message, capture_id in self.unwritten_errors:
-                self.archive.add_error(self.crawl_id, url, kind, message, capture_id=capture_id)
+            self.archive.finish_crawl(
+                self.crawl_id,
+                {**stats, "qiosk/figures": numbers},
+                reason,
+                errors=self.unwritten_errors,
+            )
             self.unwritten_errors = []
-            self.archive.finish_crawl(self.crawl_id, {**stats, "qiosk/figures": numbers}, reason)
         except WriteFailed as error:
             if not self.stopped:
                 print(error, file=sys.stderr, flush=True)

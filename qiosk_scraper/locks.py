@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Self
 
@@ -143,10 +144,11 @@ class CrawlLock(ArchiveLock):
         super().__init__(db, role=role)
 
 
-def serving_lock(db: str | Path, *, live: bool) -> ArchiveLock | None:
+def serving_lock(db: str | Path, *, live: bool) -> AbstractContextManager[object]:
     """What ``qiosk serve`` holds while it serves ``db``: the shared lock when the file is
-    opened immutable (so no crawl writes under it), nothing with ``--live``."""
-    return None if live else ArchiveLock(db, role="serve", shared=True)
+    opened immutable (so no crawl writes under it; :class:`ArchiveBusy` while one does),
+    nothing with ``--live``."""
+    return nullcontext() if live else ArchiveLock(db, role="serve", shared=True)
 
 
 def pause_point(variable: str, timeout: float = 120.0) -> None:

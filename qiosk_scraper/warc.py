@@ -90,6 +90,7 @@ class WarcWriter:
         self.relative_to = relative_to or folder
         self.files: list[Path] = []
         self._handle: IO[bytes] | None = None
+        self.refused: Exception | None = None  # set: every write fails with it
 
     def _open_next(self) -> None:
         self.close()
@@ -164,6 +165,8 @@ class WarcWriter:
         request_body: bytes = b"",
     ) -> WarcLocation:
         """Write a response record and its request record; returns the response's location."""
+        if self.refused is not None:
+            raise self.refused
         handle = self._current()
         writer = self._records()
         date = warc_date(fetched_at)

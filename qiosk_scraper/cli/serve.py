@@ -14,6 +14,7 @@ from qiosk_scraper.datasette import (
     serve,
     url_for,
 )
+from qiosk_scraper.locks import ArchiveBusy, serving_lock
 
 
 @main.command("serve")
@@ -33,6 +34,6 @@ def serve_command(db: Path, host: str, port: int, live: bool) -> None:
 
     Example: qiosk serve --db archive/demo.db --port 8001
     """
-    with command_errors(ServeError):
+    with command_errors(ServeError, ArchiveBusy), serving_lock(db, live=live):
         click.echo(f"serving {db} read-only at {url_for(host, port)} (Ctrl-C stops)", err=True)
         serve(db, host=host, port=port, live=live)
