@@ -116,6 +116,22 @@ def paused(variable: str, barrier: Path, command: list[str]) -> Child:
     return child
 
 
+def refused_while_paused(
+    variable: str, barrier: Path, holder: list[str], other: list[str], refusal: str
+) -> str:
+    """Pause ``holder`` at its barrier (it holds the lock); ``other`` is refused with the one
+    line ``refusal`` (``{pid}``: the holder's); then the holder goes on and succeeds. Returns
+    the holder's stdout."""
+    held = paused(variable, barrier, holder)
+    code, _, stderr = run(other)
+    assert code == 1
+    assert one_line(stderr) == refusal.format(pid=held.process.pid)
+    barrier.touch()
+    code, stdout, stderr = held.finish()
+    assert code == 0, stdout + stderr
+    return stdout
+
+
 @pytest.fixture(scope="module")
 def site() -> Iterator[RunningMirror]:
     with running_mirror(articles=60, seed=21) as mirror:
@@ -148,26 +164,22 @@ def test_crawl_and_reextract_take_turns(
     crawl_cli(*crawl[2:])
     reextract = [QIOSK, "reextract", "--db", str(db), "--workers", "2"]
     # reextract holds the archive (it has read every capture): a crawl is refused
-    held = paused("QIOSK_PAUSE_REEXTRACT", tmp_path / "go-reextract", reextract)
-    code, _, stderr = run(crawl)
-    assert code == 1
-    assert one_line(stderr) == (
-        f"Error: {db}: qiosk reextract is writing to this archive (pid {held.process.pid})"
+    stdout = refused_while_paused(
+        "QIOSK_PAUSE_REEXTRACT",
+        tmp_path / "go-reextract",
+        reextract,
+        crawl,
+        f"Error: {db}: qiosk reextract is writing to this archive (pid {{pid}})",
     )
-    (tmp_path / "go-reextract").touch()
-    code, stdout, stderr = held.finish()
-    assert code == 0, stdout + stderr
     assert ": 0 changed" in stdout
     # a crawl holds it: reextract is refused, and nothing the crawl writes is undone
-    held = paused("QIOSK_PAUSE_CRAWL", tmp_path / "go-crawl", crawl)
-    code, _, stderr = run(reextract)
-    assert code == 1
-    assert one_line(stderr) == (
-        f"Error: {db}: another crawl is writing to this archive (pid {held.process.pid})"
+    refused_while_paused(
+        "QIOSK_PAUSE_CRAWL",
+        tmp_path / "go-crawl",
+        crawl,
+        reextract,
+        f"Error: {db}: another crawl is writing to this archive (pid {{pid}})",
     )
-    (tmp_path / "go-crawl").touch()
-    code, stdout, stderr = held.finish()
-    assert code == 0, stdout + stderr
     assert natural_rows(db) == reference
     assert not lock_path(db).exists()
 
@@ -180,15 +192,13 @@ def test_two_crawls_through_two_paths_take_turns(
     Archive(real).close()
     link = tmp_path / "link.db"
     link.symlink_to(real)
-    first = paused("QIOSK_PAUSE_CRAWL", tmp_path / "go", crawl_command(site, real))
-    code, _, stderr = run(crawl_command(site, link))
-    assert code == 1
-    assert one_line(stderr) == (
-        f"Error: {link}: another crawl is writing to this archive (pid {first.process.pid})"
+    refused_while_paused(
+        "QIOSK_PAUSE_CRAWL",
+        tmp_path / "go",
+        crawl_command(site, real),
+        crawl_command(site, link),
+        f"Error: {link}: another crawl is writing to this archive (pid {{pid}})",
     )
-    (tmp_path / "go").touch()
-    code, stdout, stderr = first.finish()
-    assert code == 0, stdout + stderr
     code, stdout, stderr = run(crawl_command(site, link))  # then through the link
     assert code == 0, stdout + stderr
     assert natural_rows(real) == reference
@@ -224,16 +234,14 @@ def test_a_crawl_is_refused_while_the_archive_is_served_immutable(
         serve.process.send_signal(signal.SIGINT)
         serve.finish()
     # and the other way round: no immutable serve while a crawl writes
-    held = paused("QIOSK_PAUSE_CRAWL", tmp_path / "go", crawl)
-    code, _, stderr = run([QIOSK, "serve", "--db", str(db), "--port", str(free_port())])
-    assert code == 1
-    assert one_line(stderr) == (
-        f"Error: {db}: a crawl or reextract (pid {held.process.pid}) is writing to this "
-        "archive; serve it with --live to browse it meanwhile"
+    refused_while_paused(
+        "QIOSK_PAUSE_CRAWL",
+        tmp_path / "go",
+        crawl,
+        [QIOSK, "serve", "--db", str(db), "--port", str(free_port())],
+        f"Error: {db}: a crawl or reextract (pid {{pid}}) is writing to this archive; "
+        "serve it with --live to browse it meanwhile",
     )
-    (tmp_path / "go").touch()
-    code, stdout, stderr = held.finish()
-    assert code == 0, stdout + stderr
     assert natural_rows(db) == reference
     assert not lock_path(db).exists()
 
