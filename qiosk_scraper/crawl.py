@@ -185,10 +185,15 @@ class CrawlSession:
         except BaseException:
             lock.release()
             raise
-        pause_point("QIOSK_PAUSE_CRAWL")
-        interrupted, repairs = recover_interrupted(archive)
-        versions = software_versions()
-        crawl_id = archive.start_crawl(site, arguments, versions)
+        try:  # the archive locked (past the wait) or full before the crawl starts: let go
+            pause_point("QIOSK_PAUSE_CRAWL")
+            interrupted, repairs = recover_interrupted(archive)
+            versions = software_versions()
+            crawl_id = archive.start_crawl(site, arguments, versions)
+        except BaseException:
+            archive.close()
+            lock.release()
+            raise
         warc = WarcWriter(
             archive.folder / "warc",
             warc_prefix(archive, crawl_id),
