@@ -148,7 +148,9 @@ def serving_lock(db: str | Path, *, live: bool) -> AbstractContextManager[object
     """What ``qiosk serve`` holds while it serves ``db``: the shared lock when the file is
     opened immutable (so no crawl writes under it; :class:`ArchiveBusy` while one does),
     nothing with ``--live``."""
-    return nullcontext() if live else ArchiveLock(db, role="serve", shared=True)
+    if live or not Path(db).is_file():  # nothing to protect (serve says what is missing)
+        return nullcontext()
+    return ArchiveLock(db, role="serve", shared=True)
 
 
 def pause_point(variable: str, timeout: float = 120.0) -> None:

@@ -274,6 +274,35 @@ def test_a_capture_whose_bytes_are_not_the_recorded_ones_is_refused(
     assert article_state(db) == before
 
 
+def test_a_snapshot_does_not_copy_a_capture_whose_bytes_are_not_the_recorded_ones(
+    crawled: Path, tmp_path: Path
+) -> None:
+    db = copy_archive(crawled, tmp_path)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute(
+        "UPDATE captures SET payload_sha256 = ? WHERE id = (SELECT max(capture_id) FROM articles)",
+        ["0" * 64],
+    )
+    conn.close()
+    out = tmp_path / "snapshot"
+    done = subprocess.run(
+        [QIOSK, "snapshot", "export", str(out), "--db", str(db), "--with-warc"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "its payload is not the one the archive recorded" in one_line(done.stderr)
+    assert not out.exists()
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
 def test_a_reextracted_record_is_not_stored_over_a_newer_state(archive: Archive) -> None:
     crawl_id = archive.start_crawl("https://example.org", {}, {})
     captures = [
