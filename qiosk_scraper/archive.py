@@ -63,7 +63,12 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     source named which article URL in which crawl (see ``qiosk coverage``).
 
 Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
-rows and its revision atomically, so a crash never leaves half an article. Schema version 2
+rows and its revision atomically, so a crash never leaves half an article. Every write
+transaction begins IMMEDIATE (it takes the write lock first, so it never fails half-way turning
+a read into a write); waiting for another process's lock is reported on stderr and bounded
+(``QIOSK_LOCK_WAIT`` seconds, default 60: then :class:`ArchiveLocked`); a full disk ends a
+write in :class:`DiskFull`. Opening an archive checks its tables and columns against its
+schema version before anything reads or writes them. Schema version 2
 (re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
 version-1 archive migrates it, with revision 1 of every article made from its stored state.
 """

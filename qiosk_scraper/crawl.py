@@ -6,11 +6,19 @@ The ``outlet`` spider opens it in ``from_crawler`` (before Scrapy builds the mid
 pipelines, which take it from ``crawler.spider.session``) and closes it when the spider closes,
 storing Scrapy's stats, and the toolkit's own figures (``qiosk/...``), in ``crawls.stats``.
 
-Crash safety: a session holds the archive's crawl lock (``flock`` on ``<db>.crawl-lock``, let
-go by the kernel when the process dies, even by SIGKILL) for its whole life, so one crawl
-writes to an archive at a time. Opening a session therefore knows that any crawl still marked
-``running`` died: it marks it ``interrupted`` and cuts its WARC files back to their last
-complete exchange (:func:`qiosk_scraper.warc.repair`) before the new crawl starts. What the
+Crash safety: a session holds the archive's lock (:mod:`qiosk_scraper.locks`: ``flock`` on
+``<real db path>.crawl-lock``, let go by the kernel when the process dies, even by SIGKILL) for
+its whole life, so one crawl (or reextract) writes to an archive at a time, whatever path names
+it. Opening a session therefore knows that any crawl still marked ``running`` died: it marks it
+``interrupted`` and cuts its WARC files back to their last complete exchange
+(:func:`qiosk_scraper.warc.repair`) before the new crawl starts. Its WARC files are named
+``<db file name>-crawlNNNNN-<start>-NNNNN.warc.gz`` (:func:`warc_prefix`), so archives sharing
+a folder never touch each other's files.
+
+A page whose WARC record or rows could not be written (the disk full, the database locked by
+another process beyond the wait) is an ``errors`` row of kind ``disk_full`` /
+``archive_locked`` (:data:`WRITE_LOSSES`), and the crawl ends ``interrupted`` rather than
+``finished``; a full disk also stops it, with one line naming the file. What the
 dead crawl committed stays; the new crawl's conditional requests and sitemap dates skip what
 is already current, so running the same command again finishes the work.
 """
