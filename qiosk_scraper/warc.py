@@ -233,6 +233,20 @@ class CaptureDamaged(ValueError):
         self.kind = kind
 
 
+def _one_member(handle: IO[bytes], chunk: int = 1 << 16) -> bytes:
+    """The bytes of the gzip member starting at the handle's position (up to the end of the
+    file when it ends inside it)."""
+    inflater = zlib.decompressobj(wbits=31)
+    parts = []
+    while not inflater.eof:
+        data = handle.read(chunk)
+        if not data:
+            break
+        inflater.decompress(data)
+        parts.append(data[: len(data) - len(inflater.unused_data)] if inflater.eof else data)
+    return b"".join(parts)
+
+
 def _record_parser(path: Path, offset: int, length: int | None) -> Callable[[], Any]:
     """A function giving a fresh warcio record parsed from the record's bytes (``length`` of
     them when known, else the rest of the file)."""
@@ -242,9 +256,11 @@ def _record_parser(path: Path, offset: int, length: int | None) -> Callable[[], 
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
-            data = handle.read(length) if length else handle.read()
+            data = handle.read(length) if length else _one_member(handle)
     except FileNotFoundError as error:
         raise CaptureDamaged("capture_missing", f"{path}: the WARC file is missing") from error
+    except zlib.error as error:
+        raise CaptureDamaged("capture_truncated", f"{path}@{offset}: {error}") from error
     if length and len(data) < length:
         raise CaptureDamaged(
             "capture_truncated",
