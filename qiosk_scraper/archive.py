@@ -63,18 +63,29 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     source named which article URL in which crawl (see ``qiosk coverage``).
 
 Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
-rows and its revision atomically, so a crash never leaves half an article. Schema version 2
+rows and its revision atomically, so a crash never leaves half an article. Every write
+transaction begins IMMEDIATE (it takes the write lock first, so it never fails half-way turning
+a read into a write); waiting for another process's lock is reported on stderr and bounded
+(``QIOSK_LOCK_WAIT`` seconds, default 60: then :class:`ArchiveLocked`); a full disk ends a
+write in :class:`DiskFull`. Opening an archive checks its tables and columns against its
+schema version before anything reads or writes them. Schema version 2
 (re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
 version-1 archive migrates it, with revision 1 of every article made from its stored state.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import sys
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -84,6 +95,7 @@ from sqlite_utils.db import Table
 from qiosk_scraper.article import RECORD_FIELDS
 
 SCHEMA_VERSION = 2
+_BUSY_SLICE_MS = 250
 
 # url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post
 # archived, live, under another URL.
@@ -127,6 +139,129 @@ def _article_row(
 
 class ArchiveError(Exception):
     """The archive file cannot be used (not SQLite, newer schema than this toolkit ...)."""
+
+
+class StaleState(ArchiveError):
+    """A write conditional on the state it was computed from found that state gone."""
+
+
+class WriteFailed(ArchiveError):
+    """A write to the archive (its database or a WARC file) could not be made; nothing of it
+    was kept. ``kind`` names why, as an ``errors.kind``."""
+
+    kind = "write_failed"
+
+
+class ArchiveLocked(WriteFailed):
+    """Another process held the database's write lock for longer than the wait allowed."""
+
+    kind = "archive_locked"
+
+
+class DiskFull(WriteFailed):
+    """The disk (or the file size limit) had no room for a write."""
+
+    kind = "disk_full"
+
+    def __init__(self, path: str | Path, needed: int | None = None) -> None:
+        self.path = str(path)
+        self.needed = needed
+        room = f" (a write of {needed:,} bytes did not fit)" if needed else ""
+        super().__init__(
+            f"{path}: the disk is full{room}; free some space and run the same command "
+            "again: it finishes the crawl"
+        )
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether an OSError or SQLite error says the disk (or the file size limit) is full."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+    return False
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
+
+
+def _report_wait(message: str) -> None:
+    """How a wait for another process's write lock is reported: one line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' database whose write transactions begin IMMEDIATE: they take the write
+    lock first, waiting for another writer (reported, bounded by ``lock_wait`` seconds), so a
+    transaction never fails half-way trying to turn its read into a write. A write that finds
+    the disk full ends in :class:`DiskFull`, rolled back."""
+
+    lock_wait: float = 60.0
+    on_wait: Callable[[str], None] = staticmethod(_report_wait)
+    refused: WriteFailed | None = None  # set: every write fails with it (a crawl stopping)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Generator[sqlite_utils.Database, None, None]:
+        if self.refused is not None:
+            raise self.refused
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self._begin_immediate()
+        try:
+            yield self
+            self.conn.execute("COMMIT")
+        except BaseException as error:
+            self.rollback()
+            if disk_full(error):
+                raise DiskFull(self._path()) from error
+            raise
+
+    @contextlib.contextmanager
+    def reading(self) -> Generator[sqlite_utils.Database, None, None]:
+        """One read transaction (a consistent view; no write lock taken)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.rollback()
+
+    def _path(self) -> str:
+        row = self.conn.execute("PRAGMA database_list").fetchone()
+        return str(row[2]) if row else "the archive"
+
+    def _begin_immediate(self) -> None:
+        started = time.monotonic()
+        reported = False
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+                waited = time.monotonic() - started
+                if waited >= self.lock_wait:
+                    raise ArchiveLocked(
+                        f"{self._path()}: another process held the write lock for "
+                        f"{waited:.0f} s (the wait allowed, QIOSK_LOCK_WAIT); nothing was written"
+                    ) from error
+                if not reported:
+                    self.on_wait(
+                        f"{self._path()}: waiting for another process's write lock "
+                        f"(up to {self.lock_wait:g} s)"
+                    )
+                    reported = True
+                continue
+            if reported:
+                self.on_wait(
+                    f"{self._path()}: got the write lock after {time.monotonic() - started:.1f} s"
+                )
+            return
 
 
 def now_iso() -> str:
@@ -401,6 +536,21 @@ _MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _creat
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
 
+@cache
+def expected_schema(version: int) -> dict[str, frozenset[str]]:
+    """Table -> column names of a schema-``version`` archive, as the migrations make it."""
+    db = sqlite_utils.Database(memory=True)
+    for migration in _MIGRATIONS[:version]:
+        migration(db)
+    schema = {name: frozenset(c.name for c in db.table(name).columns) for name in db.table_names()}
+    db.close()
+    return schema
+
+
+def _names(items: Iterable[str]) -> str:
+    return ", ".join(sorted(items))
+
+
 class Archive:
     """A SQLite archive file, created or migrated to :data:`SCHEMA_VERSION` on open.
 
@@ -410,17 +560,26 @@ class Archive:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.path)
+        self.db = _Database(self.path)
+        self.db.lock_wait = float(os.environ.get("QIOSK_LOCK_WAIT") or _Database.lock_wait)
+        # Each BEGIN IMMEDIATE waits this long in SQLite, then _begin_immediate reports the
+        # wait and tries again until lock_wait has passed.
+        self.db.execute(f"PRAGMA busy_timeout = {_BUSY_SLICE_MS}")
         try:
             self.db.enable_wal()
         except sqlite3.DatabaseError as error:  # not a database, encrypted, corrupt ...
             self.db.close()
             raise ArchiveError(f"{self.path}: not a usable SQLite archive ({error})") from error
+        self.db.conn.isolation_level = None  # no implicit transactions: atomic() makes them
         self.db.execute("PRAGMA foreign_keys = ON")
         # WAL + NORMAL: a commit survives a killed process; only a power cut may lose the last.
         self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA busy_timeout = 10000")
-        self._migrate()
+        try:
+            self._migrate()
+            self.check_schema()
+        except BaseException:
+            self.db.close()
+            raise
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -446,10 +605,38 @@ class Archive:
                 "or a snapshot before writing to it"
             )
 
+    def check_schema(self, version: int = SCHEMA_VERSION) -> None:
+        """Raise ArchiveError naming what is wrong when the tables and columns are not those
+        of schema ``version`` (a table or column dropped, tables of a later version in a file
+        whose version number says otherwise), before anything reads or writes them."""
+        expected = expected_schema(version)
+        actual = {
+            name: {c.name for c in self.db.table(name).columns} for name in self.db.table_names()
+        }
+        later = set(expected_schema(SCHEMA_VERSION)) - set(expected)
+        if ahead := later & set(actual):
+            raise ArchiveError(
+                f"{self.path}: the file says schema version {version} but holds the tables of a "
+                f"later version ({_names(ahead)}): its version number was changed by hand; "
+                "restore the archive from a copy or a snapshot"
+            )
+        problems = [f"no table {name}" for name in sorted(set(expected) - set(actual))]
+        problems += [
+            f"no column {name}.{column}"
+            for name in sorted(set(expected) & set(actual))
+            for column in sorted(expected[name] - actual[name])
+        ]
+        if problems:
+            raise ArchiveError(
+                f"{self.path}: the archive's schema (version {version}) is damaged: "
+                f"{'; '.join(problems)}; restore it from a copy or a snapshot"
+            )
+
     @property
     def folder(self) -> Path:
-        """The database's folder: WARC paths in ``captures`` are relative to it."""
-        return self.path.parent
+        """The database's folder (the real file's, whatever symlink named it): WARC paths in
+        ``captures`` are relative to it."""
+        return self.path.resolve().parent
 
     @property
     def schema_version(self) -> int:
@@ -464,6 +651,8 @@ class Archive:
             )
         if version == 0 and self.db.table_names():
             raise ArchiveError(f"{self.path}: a SQLite file that is not a qiosk archive")
+        if 0 < version < SCHEMA_VERSION:
+            self.check_schema(version)  # what a migration starts from must be that version
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.db.atomic():
                 _MIGRATIONS[target - 1](self.db)
@@ -494,16 +683,27 @@ class Archive:
         with self.db.atomic():
             return self._insert("crawls", row)
 
-    def finish_crawl(self, crawl_id: int, stats: Mapping[str, Any], status: str) -> None:
-        """Store a crawl's end time, figures and finish reason."""
-        self._table("crawls").update(
-            crawl_id,
-            {
-                "ended": now_iso(),
-                "stats": json.dumps(dict(stats), sort_keys=True, default=str),
-                "status": status,
-            },
-        )
+    def finish_crawl(
+        self,
+        crawl_id: int,
+        stats: Mapping[str, Any],
+        status: str,
+        errors: Iterable[tuple[str, str, str, int | None]] = (),
+    ) -> None:
+        """Store a crawl's end time, figures and finish reason, with the ``errors`` rows (url,
+        kind, message, capture id) it could not write before, in one transaction (the least
+        room a full disk must leave)."""
+        with self.db.atomic():
+            for url, kind, message, capture_id in errors:
+                self.add_error(crawl_id, url, kind, message, capture_id=capture_id)
+            self._table("crawls").update(
+                crawl_id,
+                {
+                    "ended": now_iso(),
+                    "stats": json.dumps(dict(stats), sort_keys=True, default=str),
+                    "status": status,
+                },
+            )
 
     def interrupt_running_crawls(self) -> list[int]:
         """Mark every crawl still ``running`` as ``interrupted`` (its process died: the caller
@@ -537,6 +737,17 @@ class Archive:
                 "SELECT warc_offset FROM captures WHERE warc_file = ?", [warc_file]
             )
         }
+
+    def crawl_warc_files(self, crawl_id: int) -> list[str]:
+        """The WARC files (relative to the folder) that captures of crawl ``crawl_id`` name."""
+        return [
+            str(name)
+            for (name,) in self.db.execute(
+                "SELECT DISTINCT warc_file FROM captures WHERE crawl_id = ? "
+                "AND warc_file IS NOT NULL ORDER BY 1",
+                [crawl_id],
+            )
+        ]
 
     def crawl(self, crawl_id: int) -> dict[str, Any]:
         row = self._table("crawls").get(crawl_id)
@@ -779,14 +990,32 @@ class Archive:
         return changed
 
     def save_reextracted(
-        self, article_id: int, record: Mapping[str, Any], *, extractor_version: str, at: str
+        self,
+        article_id: int,
+        record: Mapping[str, Any],
+        *,
+        extractor_version: str,
+        at: str,
+        read: Mapping[str, Any] | None = None,
     ) -> list[str] | None:
         """Store ``record``, extracted again from the article's stored capture, as a new
         revision when it differs from the latest state; returns the changed fields, None when
-        nothing changed. ``last_fetched`` and ``capture_id`` stay: nothing was fetched."""
+        nothing changed. ``last_fetched`` and ``capture_id`` stay: nothing was fetched.
+
+        ``read``: the article's ``capture_id`` and ``content_hash`` when the capture was read;
+        if either has moved on since (a crawl stored a newer state), :class:`StaleState` is
+        raised and nothing changes: old content is never written back over a newer one."""
         digest = content_hash(record)
         with self.db.atomic():
             existing = self._table("articles").get(article_id)
+            if read is not None and (
+                existing["capture_id"] != read["capture_id"]
+                or existing["content_hash"] != read["content_hash"]
+            ):
+                raise StaleState(
+                    f"article {article_id} changed since its capture was read (now capture "
+                    f"{existing['capture_id']}, was {read['capture_id']}); left as it is"
+                )
             if existing["content_hash"] == digest:
                 return None
             row: dict[str, Any] = {column: record.get(column) for column in _ARTICLE_COLUMNS}
@@ -884,13 +1113,15 @@ class Archive:
         ]
 
     def reextract_targets(self) -> list[dict[str, Any]]:
-        """Per article with a stored capture: article id and url, the capture's url, time,
-        WARC file and offset, and the site and profile of the crawl that made it (profile None
-        for crawls made before profiles, which all used the outlet's knowledge)."""
+        """Per article with a stored capture: article id, url and content_hash, the capture's
+        id, url, time, WARC file, offset and length, payload digest and length, and the site
+        and profile of the crawl that made it (profile None for crawls made before profiles,
+        which all used the outlet's knowledge)."""
         return list(
             self.db.query(
-                "SELECT a.id AS article_id, a.url, c.url AS capture_url, c.fetched_at, "
-                "c.warc_file, c.warc_offset, cr.site, "
+                "SELECT a.id AS article_id, a.url, a.content_hash, c.id AS capture_id, "
+                "c.url AS capture_url, c.fetched_at, c.warc_file, c.warc_offset, c.warc_length, "
+                "c.payload_sha256, c.payload_length, cr.site, "
                 "json_extract(cr.arguments, '$.profile') AS profile FROM articles a "
                 "JOIN captures c ON c.id = a.capture_id JOIN crawls cr ON cr.id = c.crawl_id "
                 "WHERE c.warc_file IS NOT NULL ORDER BY a.id"
@@ -1129,7 +1360,7 @@ class Archive:
         ``as_of``. ``listed``: (article_id, section_id) pairs seen in listings. ``crawls``,
         ``authors``, ``tags``, ``sections``: every row.
         """
-        with self.db.atomic():  # one read transaction: a running crawl cannot interleave
+        with self.db.reading():  # one read transaction: a running crawl cannot interleave
             has_revisions = "revisions" in self.db.table_names()
             if has_revisions:
                 revisions = list(

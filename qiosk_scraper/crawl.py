@@ -6,27 +6,36 @@ The ``outlet`` spider opens it in ``from_crawler`` (before Scrapy builds the mid
 pipelines, which take it from ``crawler.spider.session``) and closes it when the spider closes,
 storing Scrapy's stats, and the toolkit's own figures (``qiosk/...``), in ``crawls.stats``.
 
-Crash safety: a session holds the archive's crawl lock (``flock`` on ``<db>.crawl-lock``, let
-go by the kernel when the process dies, even by SIGKILL) for its whole life, so one crawl
-writes to an archive at a time. Opening a session therefore knows that any crawl still marked
-``running`` died: it marks it ``interrupted`` and cuts its WARC files back to their last
-complete exchange (:func:`qiosk_scraper.warc.repair`) before the new crawl starts. What the
+Crash safety: a session holds the archive's lock (:mod:`qiosk_scraper.locks`: ``flock`` on
+``<real db path>.crawl-lock``, let go by the kernel when the process dies, even by SIGKILL) for
+its whole life, so one crawl (or reextract) writes to an archive at a time, whatever path names
+it. Opening a session therefore knows that any crawl still marked ``running`` died: it marks it
+``interrupted`` and cuts its WARC files back to their last complete exchange
+(:func:`qiosk_scraper.warc.repair`) before the new crawl starts. Its WARC files are named
+``<db file name>-crawlNNNNN-<start>-NNNNN.warc.gz`` (:func:`warc_prefix`), so archives sharing
+a folder never touch each other's files.
+
+A page whose WARC record or rows could not be written (the disk full, the database locked by
+another process beyond the wait) is an ``errors`` row of kind ``disk_full`` /
+``archive_locked`` (:data:`WRITE_LOSSES`), and the crawl ends ``interrupted`` rather than
+``finished``; a full disk also stops it, with one line naming the file. What the
 dead crawl committed stays; the new crawl's conditional requests and sitemap dates skip what
 is already current, so running the same command again finishes the work.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import logging
 import os
 import platform
+import re
 import sqlite3
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.metadata import distributions
 from pathlib import Path
 from typing import IO, Any, Self
@@ -38,7 +47,9 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import Archive
+from qiosk_scraper.archive import Archive, ArchiveLocked, DiskFull, WriteFailed
+from qiosk_scraper.locks import ArchiveBusy as ArchiveBusy
+from qiosk_scraper.locks import CrawlLock, pause_point
 from qiosk_scraper.warc import Repair, WarcWriter, repair
 
 logger = logging.getLogger(__name__)
@@ -57,6 +68,9 @@ NOT_MODIFIED = "qiosk/not_modified"  # 304 answers, replayed from their stored c
 ERRORS = "qiosk/errors"  # also qiosk/errors/<kind>
 SITEMAP_TOTAL = "qiosk/sitemap_urls"  # distinct article URLs the sitemaps list
 NOT_ARTICLES = "qiosk/not_articles"  # linked pages that turned out not to be articles
+RESERVE_BYTES = 128 * 1024  # see CrawlSession.reserve
+# errors.kind of a page whose capture or rows could not be written (the page was lost)
+WRITE_LOSSES = frozenset({ArchiveLocked.kind, DiskFull.kind, WriteFailed.kind})
 
 
 def software_versions() -> dict[str, str]:
@@ -73,35 +87,25 @@ def software_versions() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
-class ArchiveBusy(Exception):
-    """Another crawl holds the archive's crawl lock."""
+def warc_prefix(archive: Archive, crawl_id: int) -> str:
+    """The name every WARC file of crawl ``crawl_id`` starts with: the database's own file
+    name (so archives sharing a folder, hence ``warc/``, never share a name), the crawl and
+    the time it started, all read from the archive itself."""
+    started = datetime.fromisoformat(archive.crawl(crawl_id)["started"])
+    return f"{archive.path.resolve().name}-crawl{crawl_id:05d}-{started:%Y%m%dT%H%M%SZ}"
 
 
-class CrawlLock:
-    """The archive's crawl lock: an exclusive ``flock`` on ``<db>.crawl-lock``."""
-
-    def __init__(self, db: str | Path) -> None:
-        path = Path(db)
-        self.path = path.with_name(path.name + ".crawl-lock")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            os.close(self._fd)
-            self._fd = None
-            raise ArchiveBusy(f"{db}: another crawl is writing to this archive") from error
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor lets go of the lock
-            self._fd = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+def crawl_warc_files(archive: Archive, crawl_id: int) -> list[Path]:
+    """The WARC files crawl ``crawl_id`` of this archive wrote: those its captures name
+    (archives written before WARC names carried the database's name) and those named with
+    its own :func:`warc_prefix` (a file may hold no indexed capture yet). Never a file of
+    another archive sharing the folder."""
+    folder = archive.folder / "warc"
+    prefix = warc_prefix(archive, crawl_id)
+    pattern = re.compile(re.escape(prefix) + r"-\d{5}\.warc\.gz")
+    own = {path for path in folder.glob("*.warc.gz") if pattern.fullmatch(path.name)}
+    named = {archive.folder / name for name in archive.crawl_warc_files(crawl_id)}
+    return sorted(path for path in own | named if path.is_file())
 
 
 def recover_interrupted(archive: Archive) -> tuple[list[int], list[Repair]]:
@@ -110,7 +114,9 @@ def recover_interrupted(archive: Archive) -> tuple[list[int], list[Repair]]:
     interrupted = archive.interrupt_running_crawls()
     repairs = []
     for crawl_id in interrupted:
-        for path in sorted((archive.folder / "warc").glob(f"qiosk-crawl{crawl_id:05d}-*.warc.gz")):
+        reserve = archive.folder / "warc" / f"{warc_prefix(archive, crawl_id)}.reserve"
+        reserve.unlink(missing_ok=True)
+        for path in crawl_warc_files(archive, crawl_id):
             indexed = archive.capture_offsets(os.path.relpath(path, archive.folder))
             done = repair(path, indexed)
             repairs.append(done)
@@ -136,6 +142,40 @@ class CrawlSession:
     interrupted: list[int] = field(default_factory=list)  # crawls found dead at the start
     repairs: list[Repair] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    # Failed writes: errors rows still to write (url, kind, message, capture id), how many
+    # pages were not stored, whether the crawl was stopped for a full disk.
+    unwritten_errors: list[tuple[str, str, str, int | None]] = field(default_factory=list)
+    losses: int = 0
+    stopped: bool = False
+
+    @property
+    def reserve(self) -> Path:
+        """A file of :data:`RESERVE_BYTES` held while the crawl runs, given up when the disk
+        fills, so the crawl can still record its errors and its end."""
+        return self.warc.folder / f"{self.warc.prefix}.reserve"
+
+    def write_lost(self, crawler: Crawler, failure: WriteFailed | None) -> None:
+        """A page's WARC record or rows could not be written. On a full disk the crawl stops,
+        saying once, in one line, which file and how to finish."""
+        if failure is not None:
+            self.losses += 1
+        if isinstance(failure, DiskFull) or failure is None:
+            if self.stopped:
+                return
+            self.stopped = True
+            # What is in flight is not written; the room the reserve leaves is kept for the
+            # errors rows and the crawl's end (see close).
+            refusal = failure or DiskFull(self.archive.path)
+            self.archive.db.refused = refusal
+            self.warc.refused = refusal
+            self.reserve.unlink(missing_ok=True)
+            if failure is not None:
+                print(failure, file=sys.stderr, flush=True)
+            engine = crawler.engine
+            if engine is not None and engine.spider is not None:
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(engine.close_spider_async(reason=DiskFull.kind))
 
     @classmethod
     def open(
@@ -153,13 +193,18 @@ class CrawlSession:
         except BaseException:
             lock.release()
             raise
-        interrupted, repairs = recover_interrupted(archive)
-        versions = software_versions()
-        crawl_id = archive.start_crawl(site, arguments, versions)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        try:  # the archive locked (past the wait) or full before the crawl starts: let go
+            pause_point("QIOSK_PAUSE_CRAWL")
+            interrupted, repairs = recover_interrupted(archive)
+            versions = software_versions()
+            crawl_id = archive.start_crawl(site, arguments, versions)
+        except BaseException:
+            archive.close()
+            lock.release()
+            raise
         warc = WarcWriter(
             archive.folder / "warc",
-            f"qiosk-crawl{crawl_id:05d}-{stamp}",
+            warc_prefix(archive, crawl_id),
             {
                 "software": f"qiosk-scraper/{__version__} (Scrapy {scrapy.__version__}, "
                 f"warcio {versions.get('warcio', '?')}, Python {versions['python']})",
@@ -173,7 +218,7 @@ class CrawlSession:
             max_bytes=warc_max_bytes,
             relative_to=archive.folder,
         )
-        return cls(
+        session = cls(
             site=site,
             archive=archive,
             crawl_id=crawl_id,
@@ -182,14 +227,38 @@ class CrawlSession:
             interrupted=interrupted,
             repairs=repairs,
         )
+        session.reserve.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # no room even for this: the crawl stops soon
+            session.reserve.write_bytes(bytes(RESERVE_BYTES))
+        return session
 
     def close(self, stats: Mapping[str, Any], reason: str) -> None:
-        """Store Scrapy's stats, plus the headline figures under ``qiosk/figures``."""
+        """Store Scrapy's stats, plus the headline figures under ``qiosk/figures``, and the
+        errors rows of failed writes. A crawl that lost a page to a failed write ends
+        ``interrupted`` (not ``finished``: the command exits non-zero; running it again, or
+        ``--resume``, fetches what was lost). When even that cannot be written (the disk is
+        still full), the row stays ``running``, which the next crawl also reads as
+        interrupted."""
         self.warc.close()
+        self.archive.db.refused = None
         numbers = figures(stats, time.monotonic() - self.started)
-        self.archive.finish_crawl(self.crawl_id, {**stats, "qiosk/figures": numbers}, reason)
-        self.archive.close()
-        self.lock.release()
+        if (self.losses and reason == "finished") or reason == DiskFull.kind:
+            reason = "interrupted"
+        try:
+            self.archive.finish_crawl(
+                self.crawl_id,
+                {**stats, "qiosk/figures": numbers},
+                reason,
+                errors=self.unwritten_errors,
+            )
+            self.unwritten_errors = []
+        except WriteFailed as error:
+            if not self.stopped:
+                print(error, file=sys.stderr, flush=True)
+        finally:
+            self.reserve.unlink(missing_ok=True)
+            self.archive.close()
+            self.lock.release()
 
 
 def session_of(crawler: Crawler, component: str) -> CrawlSession:
@@ -303,11 +372,23 @@ def record_error(
     message: str,
     capture_id: int | None = None,
 ) -> None:
-    """An ``errors`` row plus the ``qiosk/errors`` and ``qiosk/errors/<kind>`` counters."""
-    session.archive.add_error(session.crawl_id, url, kind, message, capture_id=capture_id)
+    """An ``errors`` row plus the ``qiosk/errors`` and ``qiosk/errors/<kind>`` counters. A
+    failed write (disk full, archive locked) is counted and its row written when the
+    session closes; a full disk stops the crawl (see :meth:`CrawlSession.write_lost`)."""
     assert crawler.stats is not None
     crawler.stats.inc_value(ERRORS)
     crawler.stats.inc_value(f"{ERRORS}/{kind}")
+    error = (url, kind, message, capture_id)
+    try:
+        session.archive.add_error(session.crawl_id, url, kind, message, capture_id=capture_id)
+    except WriteFailed as failure:
+        session.unwritten_errors.append(error)
+        session.write_lost(crawler, failure)
+        return
+    if kind in WRITE_LOSSES:
+        session.losses += 1
+        if kind == DiskFull.kind:
+            session.write_lost(crawler, None)
 
 
 @dataclass(frozen=True)

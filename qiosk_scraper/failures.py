@@ -33,6 +33,17 @@ extractor_error       the extractor failed on an article page (pipeline)
 extractor_crashed     the extraction worker process died on the page (pipeline; restarted)
 conflicting_canonical a URL named itself canonical for an article archived, live, elsewhere
                       (kept there; the URL recorded as its alias; pipeline)
+archive_locked        another process held the archive's write lock longer than the wait
+                      allowed (``QIOSK_LOCK_WAIT``): what the page showed was not stored
+disk_full             the disk had no room for the page's WARC record or rows (not stored;
+                      the crawl stops, running the same command again finishes it)
+write_failed          the archive refused the page's rows for another reason (not stored)
+capture_missing       a stored capture's WARC file is gone (replaying a 304, reextract)
+capture_truncated     a stored capture's WARC file ends inside its record
+capture_mismatch      a stored capture's bytes are not those the archive recorded (length,
+                      SHA-256)
+changed_meanwhile     (reextract) a crawl stored a newer state after the capture was read;
+                      the newer state is kept
 ===================== =======================================================================
 
 Only complete, decoded 200 HTML answers reach the spider's article callback and the pipeline;
@@ -67,7 +78,9 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
+from qiosk_scraper.archive import WriteFailed
 from qiosk_scraper.guard import Refused
+from qiosk_scraper.warc import CaptureDamaged
 
 CAPTURE_META = "qiosk_capture"  # request.meta key: {"id": capture id, "fetched_at": ISO time}
 VALIDATED_META = "qiosk_validated"  # request.meta key: the capture whose validators were sent
@@ -85,7 +98,7 @@ _BY_TYPE: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
 
 def error_kind(error: BaseException) -> str:
     """The ``errors.kind`` of an exception met while fetching or reading a page."""
-    if isinstance(error, Refused):
+    if isinstance(error, (Refused, WriteFailed, CaptureDamaged)):
         return error.kind
     if isinstance(error, HttpError):
         return f"http_{error.response.status}"

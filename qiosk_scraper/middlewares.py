@@ -52,6 +52,7 @@ from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
 from w3lib.url import safe_url_string
 
+from qiosk_scraper.archive import WriteFailed
 from qiosk_scraper.crawl import PAGES, record_error, session_of
 from qiosk_scraper.failures import CAPTURE_META, VALIDATED_META, error_kind, error_message
 from qiosk_scraper.guard import (
@@ -380,6 +381,8 @@ class SpiderFailureMiddleware(_SessionMiddleware):
         callback = getattr(response.request, "callback", None)
         where = getattr(callback, "__name__", "the callback")
         message = f"{where}: {type(exception).__name__}: {error_message(exception)}"
+        # A write the archive refused (disk full, locked) lost the page: its own kind.
+        kind = exception.kind if isinstance(exception, WriteFailed) else "parse_error"
         logger.warning("Could not read %s (%s)", response.url, message)
-        record_error(self.crawler, self.session, response.url, "parse_error", message, capture_id)
+        record_error(self.crawler, self.session, response.url, kind, message, capture_id)
         return []

@@ -16,7 +16,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from qiosk_scraper.archive import CONFLICTING_CANONICAL
+from qiosk_scraper.archive import CONFLICTING_CANONICAL, WriteFailed
 from qiosk_scraper.crawl import (
     ARTICLES_NEW,
     ARTICLES_UNCHANGED,
@@ -83,15 +83,19 @@ class ArchivePipeline:
         aliases = list(item.aliases)
         if url != item.url:
             aliases.append((item.url, "canonical"))
-        outcome = self.session.archive.save_article(
-            record,
-            crawl_id=self.session.crawl_id,
-            capture_id=item.capture_id,
-            fetched_at=item.fetched_at,
-            post_id=item.post_id,
-            extractor_version=EXTRACTOR_VERSION,
-            aliases=aliases,
-        )
+        try:
+            outcome = self.session.archive.save_article(
+                record,
+                crawl_id=self.session.crawl_id,
+                capture_id=item.capture_id,
+                fetched_at=item.fetched_at,
+                post_id=item.post_id,
+                extractor_version=EXTRACTOR_VERSION,
+                aliases=aliases,
+            )
+        except WriteFailed as error:  # not stored: an errors row, the crawl ends non-zero
+            self._error(item, error.kind, str(error))
+            raise DropItem(f"not stored: {item.url} ({error})", log_level="DEBUG") from error
         if outcome == "conflicting":  # the archived article and its URL stay as they are
             archived = self.session.archive.known_article(url, item.post_id)
             assert archived is not None

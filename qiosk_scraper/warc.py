@@ -23,7 +23,7 @@ import hashlib
 import io
 import os
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -90,22 +90,65 @@ class WarcWriter:
         self.relative_to = relative_to or folder
         self.files: list[Path] = []
         self._handle: IO[bytes] | None = None
-        self._writer: _Sha256WARCWriter | None = None
+        self.refused: Exception | None = None  # set: every write fails with it
 
     def _open_next(self) -> None:
         self.close()
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.prefix}-{len(self.files):05d}.warc.gz"
-        self._handle = path.open("xb")  # never overwrite an earlier capture
-        self._writer = _Sha256WARCWriter(self._handle, gzip=True)
+        # Unbuffered: each exchange goes to the file in one write of its finished bytes, so a
+        # failed write (disk full) can be cut back to where the exchange began.
+        self._handle = path.open("xb", buffering=0)  # never overwrite an earlier capture
         self.files.append(path)
-        self._writer.write_record(self._writer.create_warcinfo_record(path.name, self.info))
+        writer = self._records()
+        info = writer.create_warcinfo_record(path.name, self.info)
+        try:
+            self._append(self._members(writer, [info])[0])
+        except BaseException:
+            self.close()
+            path.unlink()
+            self.files.pop()
+            raise
 
-    def _current(self) -> tuple[IO[bytes], _Sha256WARCWriter]:
+    @staticmethod
+    def _records() -> _Sha256WARCWriter:
+        return _Sha256WARCWriter(io.BytesIO(), gzip=True)
+
+    @staticmethod
+    def _members(writer: _Sha256WARCWriter, records: list[Any]) -> list[bytes]:
+        """Each record as the gzip member warcio makes of it."""
+        out = writer.out
+        members = []
+        for record in records:
+            start = out.tell()
+            writer.write_record(record)
+            members.append(out.getvalue()[start:])
+        return members
+
+    def _append(self, *members: bytes) -> None:
+        """Append the members to the current file in one go; on a failed write (disk full),
+        cut the file back to where they began and raise :class:`DiskFull` naming it."""
+        from qiosk_scraper.archive import DiskFull, disk_full
+
+        assert self._handle is not None
+        handle, data = self._handle, b"".join(members)
+        start = handle.tell()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[handle.write(view) or 0 :]
+        except OSError as error:
+            handle.truncate(start)
+            handle.seek(start)
+            if disk_full(error):
+                raise DiskFull(self.files[-1], len(data)) from error
+            raise
+
+    def _current(self) -> IO[bytes]:
         if self._handle is None or self._handle.tell() >= self.max_bytes:
             self._open_next()
-        assert self._handle is not None and self._writer is not None
-        return self._handle, self._writer
+        assert self._handle is not None
+        return self._handle
 
     def write_exchange(
         self,
@@ -122,7 +165,10 @@ class WarcWriter:
         request_body: bytes = b"",
     ) -> WarcLocation:
         """Write a response record and its request record; returns the response's location."""
-        handle, writer = self._current()
+        if self.refused is not None:
+            raise self.refused
+        handle = self._current()
+        writer = self._records()
         date = warc_date(fetched_at)
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -161,14 +207,12 @@ class WarcWriter:
             ),
         )
         offset = handle.tell()
-        writer.write_record(response)
-        length = handle.tell() - offset
-        writer.write_record(request)
-        handle.flush()
+        response_member, request_member = self._members(writer, [response, request])
+        self._append(response_member, request_member)
         return WarcLocation(
             file=os.path.relpath(self.files[-1], self.relative_to),
             offset=offset,
-            length=length,
+            length=len(response_member),
             payload_sha256=hashlib.sha256(body).hexdigest(),
             payload_length=len(body),
         )
@@ -177,39 +221,136 @@ class WarcWriter:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-            self._writer = None
 
 
-def read_response(path: Path, offset: int) -> tuple[int, list[tuple[str, str]], bytes]:
+class CaptureDamaged(ValueError):
+    """A stored capture that cannot be read back as it was received: its WARC file is gone
+    (``capture_missing``), ends inside the record (``capture_truncated``), or its bytes are not
+    those the archive recorded, by length or SHA-256 (``capture_mismatch``)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _one_member(handle: IO[bytes], chunk: int = 1 << 16) -> bytes:
+    """The bytes of the gzip member starting at the handle's position (up to the end of the
+    file when it ends inside it)."""
+    inflater = zlib.decompressobj(wbits=31)
+    parts = []
+    while not inflater.eof:
+        data = handle.read(chunk)
+        if not data:
+            break
+        inflater.decompress(data)
+        parts.append(data[: len(data) - len(inflater.unused_data)] if inflater.eof else data)
+    return b"".join(parts)
+
+
+def _record_parser(path: Path, offset: int, length: int | None) -> Callable[[], Any]:
+    """A function giving a fresh warcio record parsed from the record's bytes (``length`` of
+    them when known, else the rest of the file)."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            data = handle.read(length) if length else _one_member(handle)
+    except FileNotFoundError as error:
+        raise CaptureDamaged("capture_missing", f"{path}: the WARC file is missing") from error
+    except zlib.error as error:
+        raise CaptureDamaged("capture_truncated", f"{path}@{offset}: {error}") from error
+    if length and len(data) < length:
+        raise CaptureDamaged(
+            "capture_truncated",
+            f"{path}@{offset}: the file ends {len(data):,} bytes into a {length:,}-byte record",
+        )
+
+    def parse() -> Any:
+        try:
+            return next(iter(ArchiveIterator(io.BytesIO(data))))
+        except (StopIteration, ArchiveLoadFailed, zlib.error, EOFError) as error:
+            raise CaptureDamaged(
+                "capture_truncated", f"{path}@{offset}: no whole WARC record ({error!r})"
+            ) from error
+
+    return parse
+
+
+def _checked_record(
+    path: Path,
+    offset: int,
+    *,
+    length: int | None,
+    payload_sha256: str | None,
+    payload_length: int | None,
+) -> Any:
+    """The warcio record at ``offset``, its payload checked against what the archive recorded
+    (length and SHA-256 of the body as received); :class:`CaptureDamaged` otherwise."""
+    parse = _record_parser(path, offset, length)
+    if payload_sha256 is not None or payload_length is not None:
+        try:
+            raw = parse().raw_stream.read()
+        except (zlib.error, EOFError) as error:
+            raise CaptureDamaged("capture_truncated", f"{path}@{offset}: {error}") from error
+        if payload_length is not None and len(raw) != payload_length:
+            raise CaptureDamaged(
+                "capture_mismatch",
+                f"{path}@{offset}: the payload is {len(raw):,} bytes, the archive recorded "
+                f"{payload_length:,}",
+            )
+        if payload_sha256 is not None and hashlib.sha256(raw).hexdigest() != payload_sha256:
+            raise CaptureDamaged(
+                "capture_mismatch",
+                f"{path}@{offset}: the payload's SHA-256 is not the one the archive recorded",
+            )
+    return parse()
+
+
+def read_response(
+    path: Path,
+    offset: int,
+    *,
+    length: int | None = None,
+    payload_sha256: str | None = None,
+    payload_length: int | None = None,
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """The HTTP response of the WARC response record at ``offset`` of ``path``: status, headers
     (those describing the bytes as received, Content-Encoding and Content-Length, left out) and
-    body with content encodings undone, as the crawler's parser saw it."""
-    from warcio.archiveiterator import ArchiveIterator
+    body with content encodings undone, as the crawler's parser saw it. Given the capture's
+    ``length`` and payload digest and length, the record is checked against them first
+    (:class:`CaptureDamaged` when it does not match)."""
+    record = _checked_record(
+        path, offset, length=length, payload_sha256=payload_sha256, payload_length=payload_length
+    )
+    if record.rec_type != "response" or record.http_headers is None:
+        raise ValueError(f"{path}@{offset}: a {record.rec_type} record, not a response")
+    status = int(record.http_headers.get_statuscode())
+    headers = [
+        (name, value)
+        for name, value in record.http_headers.headers
+        if name.lower() not in ("content-encoding", "content-length")
+    ]
+    return status, headers, record.content_stream().read()
 
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        record = next(iter(ArchiveIterator(handle)))
-        if record.rec_type != "response" or record.http_headers is None:
-            raise ValueError(f"{path}@{offset}: a {record.rec_type} record, not a response")
-        status = int(record.http_headers.get_statuscode())
-        headers = [
-            (name, value)
-            for name, value in record.http_headers.headers
-            if name.lower() not in ("content-encoding", "content-length")
-        ]
-        return status, headers, record.content_stream().read()
 
-
-def read_record(path: Path, offset: int) -> tuple[dict[str, Any], bytes]:
+def read_record(
+    path: Path,
+    offset: int,
+    *,
+    length: int | None = None,
+    payload_sha256: str | None = None,
+    payload_length: int | None = None,
+) -> tuple[dict[str, Any], bytes]:
     """The WARC record at ``offset`` of ``path``: its WARC headers and its HTTP payload with
-    content encodings (gzip ...) undone, as the crawler's parser saw it."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        record = next(iter(ArchiveIterator(handle)))
-        headers = dict(record.rec_headers.headers)
-        return headers, record.content_stream().read()
+    content encodings (gzip ...) undone, as the crawler's parser saw it; checked as
+    :func:`read_response` checks it."""
+    record = _checked_record(
+        path, offset, length=length, payload_sha256=payload_sha256, payload_length=payload_length
+    )
+    headers = dict(record.rec_headers.headers)
+    return headers, record.content_stream().read()
 
 
 class Member(NamedTuple):

@@ -115,7 +115,7 @@ def check_every_response_is_captured_including_redirects_and_errors(crawled: Any
     redirect = next(archive.db.query("SELECT * FROM captures WHERE status = 301 LIMIT 1"))
     assert redirect["location"].startswith(mirror.base_url)
     warcinfo = next((archive.folder / "warc").glob("*.warc.gz"))
-    assert warcinfo.name.startswith("qiosk-crawl00001-")
+    assert warcinfo.name.startswith("qiosk.db-crawl00001-")
 
 
 def check_crawl_row_records_arguments_versions_and_figures(crawled: Any) -> None:

@@ -9,6 +9,7 @@ import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.cli import command_errors, db_option, main
+from qiosk_scraper.locks import ArchiveBusy
 from qiosk_scraper.reextract import reextract
 
 
@@ -26,6 +27,11 @@ def reextract_command(db: Path, workers: int | None) -> None:
     revision, stores a new revision (with this extractor's version) and counts, per field, the
     articles it changed. An archive made by the same extractor comes out unchanged.
 
+    Each capture is checked against the length and digest the archive recorded; an article
+    whose capture is damaged, or that fails to extract, is left as it is, counted per kind
+    of failure (every one listed in logs/ beside the database), and the exit status is 1.
+    Refused while a crawl writes to the archive.
+
     Example: qiosk reextract --db archive/demo.db
     """
 
@@ -34,7 +40,7 @@ def reextract_command(db: Path, workers: int | None) -> None:
             sys.stderr.write(f"\r\x1b[K{done:,}/{total:,} articles")
             sys.stderr.flush()
 
-    with command_errors(ArchiveError):
+    with command_errors(ArchiveError, ArchiveBusy):
         with Archive(db) as archive:
             archive.check_integrity()
         result = reextract(db, workers=workers, progress=progress)
@@ -49,7 +55,9 @@ def reextract_command(db: Path, workers: int | None) -> None:
         click.echo(f"{'field':<{width}}   articles changed")
         for name, count in sorted(result.fields.items()):
             click.echo(f"{name:<{width}}   {count:>16,}")
-    for url, reason in sorted(result.failures.items()):
-        click.echo(f"failed: {url}: {reason}", err=True)
     if result.failures:
+        click.echo(f"failed: {len(result.failures):,} articles (left as they were)", err=True)
+        for kind, (count, url, failure) in result.failures_by_kind().items():
+            click.echo(f"  {kind}: {count:,}, e.g. {url}: {failure.message}", err=True)
+        click.echo(f"every failure: {result.log}", err=True)
         raise SystemExit(1)

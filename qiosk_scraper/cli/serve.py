@@ -14,6 +14,7 @@ from qiosk_scraper.datasette import (
     network_warning,
     open_server,
 )
+from qiosk_scraper.locks import ArchiveBusy, serving_lock
 
 
 @main.command("serve")
@@ -41,10 +42,12 @@ def serve_command(db: Path, host: str, port: int, live: bool) -> None:
 
     Example: qiosk serve --db archive/demo.db --port 8001
     """
-    with command_errors(ServeError):
+    with command_errors(ServeError, ArchiveBusy):
         server = open_server(db, host=host, port=port, live=live)
-        warning = network_warning(host)
-        if warning:
-            click.echo(warning, err=True)
-        click.echo(f"serving {db} read-only at {server.url} (Ctrl-C stops)", err=True)
-        server.run()
+        # Immutable serving holds the archive's lock shared: a crawl is refused meanwhile.
+        with serving_lock(db, live=live):
+            warning = network_warning(host)
+            if warning:
+                click.echo(warning, err=True)
+            click.echo(f"serving {db} read-only at {server.url} (Ctrl-C stops)", err=True)
+            server.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import zlib
@@ -137,8 +138,12 @@ class WarcCopier:
             record = next(iter(ArchiveIterator(io.BytesIO(data))))
             target_uri = record.rec_headers.get_header("WARC-Target-URI")
             kind = record.rec_headers.get_header("WARC-Type")
+            payload = record.raw_stream.read()
         except (ArchiveLoadFailed, StopIteration, OSError, EOFError, zlib.error) as error:
             raise SnapshotError(f"{what}: not a WARC record at its offset ({error})") from error
+        recorded = capture.get("payload_sha256")
+        if recorded and hashlib.sha256(payload).hexdigest() != recorded:
+            raise SnapshotError(f"{what}: its payload is not the one the archive recorded")
         if kind != "response" or target_uri != capture["url"]:
             raise SnapshotError(
                 f"{what}: the record at its offset is a {kind} record of {target_uri}"

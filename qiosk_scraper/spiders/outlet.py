@@ -74,7 +74,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from warcio.exceptions import ArchiveLoadFailed
 
-from qiosk_scraper.archive import now_iso
+from qiosk_scraper.archive import WriteFailed, now_iso
 from qiosk_scraper.crawl import (
     ARTICLES_GONE,
     ARTICLES_SKIPPED,
@@ -320,7 +320,10 @@ class OutletSpider(scrapy.Spider):
                     page.capture_id,
                 )  # fmt: skip
         self.claims = {}
-        self.write_discoveries()
+        try:
+            self.write_discoveries()
+        except WriteFailed as error:  # a full disk: the crawl that finishes this finds them
+            self.session.write_lost(self.crawler, error)
         self.session.close(self.crawler.stats.get_stats(), reason)
 
     @property
@@ -422,7 +425,11 @@ class OutletSpider(scrapy.Spider):
             raise ReplayError(f"capture {capture_id} has no WARC record")
         try:
             status, headers, body = read_response(
-                archive.folder / capture["warc_file"], capture["warc_offset"]
+                archive.folder / capture["warc_file"],
+                capture["warc_offset"],
+                length=capture["warc_length"],
+                payload_sha256=capture["payload_sha256"],
+                payload_length=capture["payload_length"],
             )
         except (OSError, ValueError, StopIteration, ArchiveLoadFailed, zlib.error) as error:
             raise ReplayError(f"capture {capture_id}: {type(error).__name__}: {error}") from error
