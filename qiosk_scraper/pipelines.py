@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, Protocol, Self, cast
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
+from scrapy.exceptions import DropItem, NotConfigured
 
 from qiosk_scraper.archive import CONFLICTING_CANONICAL, WriteFailed
 from qiosk_scraper.crawl import (
@@ -27,14 +27,24 @@ from qiosk_scraper.crawl import (
 )
 from qiosk_scraper.extract import NotAnArticle
 from qiosk_scraper.items import ArticlePage
+from qiosk_scraper.profiles import Profile
 from qiosk_scraper.recrawl import preferred
 from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
-from qiosk_scraper.spiders.outlet import OutletSpider
-from qiosk_scraper.workers import ExtractorCrashed
+from qiosk_scraper.workers import ExtractorCrashed, WorkerPool
 
 logger = logging.getLogger(__name__)
 
 _OUTCOME_STAT = {"new": ARTICLES_NEW, "updated": ARTICLES_UPDATED, "unchanged": ARTICLES_UNCHANGED}
+
+
+class ClaimingSpider(Protocol):
+    """What the pipeline needs of the spider (which it does not import): its worker pool and
+    profile, and the re-check of a page claiming a post archived at another URL."""
+
+    pool: WorkerPool
+    profile: Profile
+
+    def recheck_claimed(self, page: ArticlePage, archived: str) -> bool: ...
 
 
 class ArchivePipeline:
@@ -45,9 +55,9 @@ class ArchivePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.session = session_of(crawler, type(self).__name__)
-        spider = crawler.spider
-        assert isinstance(spider, OutletSpider)  # session_of: only the outlet spider has one
-        self.spider = spider
+        if not callable(getattr(crawler.spider, "recheck_claimed", None)):
+            raise NotConfigured(f"{type(self).__name__} needs the outlet spider")
+        self.spider = cast(ClaimingSpider, crawler.spider)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

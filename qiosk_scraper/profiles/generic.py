@@ -6,7 +6,7 @@ extracted by the generic path (structured data, trafilatura, htmldate), no outle
 from __future__ import annotations
 
 from qiosk_scraper.discover.pages import read_feed_links
-from qiosk_scraper.profiles import Profile
+from qiosk_scraper.profiles.base import Profile
 
 GENERIC = Profile(
     name="generic",

@@ -11,7 +11,7 @@ extractor tells the two apart by their markup.
 from __future__ import annotations
 
 from qiosk_scraper.discover.pages import read_article_links, read_listing
-from qiosk_scraper.profiles import SOURCES, Profile
+from qiosk_scraper.profiles.base import SOURCES, Profile
 
 RESPONSIBLE_STATECRAFT = Profile(
     name="responsiblestatecraft",
