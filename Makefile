@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pywb for the backfill/WACZ tests, in a venv of its own inside .venv (see requirements-pywb.in).
+PYWB_VENV := $(VENV)/pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed
 PORT ?= 8765
 SERVE_PORT ?= 8001
 
 .PHONY: install test check lint typecheck demo docs bench bench-extract serve snapshot clean browser-deps
 
-install: $(STAMP)
+install: $(STAMP) $(PYWB_STAMP)
 
 # The venv's own pip (whatever the system Python brought) installs only the locked uv, by hash and
 # without resolving anything; uv then makes the venv exactly requirements.lock (sync: nothing more, no
@@ -19,6 +22,11 @@ $(STAMP): requirements.lock requirements-uv.lock pyproject.toml
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(PYWB_STAMP): requirements-pywb.lock $(STAMP)
+	test -x $(PYWB_VENV)/bin/python || $(PYTHON) -m venv $(PYWB_VENV)
+	$(BIN)/uv pip sync --quiet --python $(PYWB_VENV)/bin/python --require-hashes requirements-pywb.lock
+	touch $(PYWB_STAMP)
 
 lint: install
 	$(BIN)/ruff check qiosk_scraper tests
