@@ -1,0 +1,166 @@
+"""Test helpers of the backfill tests: WARC and WACZ files written with warcio, pywb as a real
+process on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTTP response to write as a WARC record."""
+
+    url: str
+    body: bytes
+    date: str  # WARC-Date, e.g. 2020-05-02T10:00:00Z
+    content_type: str | None = HTML
+    status: int = 200
+    revisit_of: Page | None = None  # write a revisit record pointing at this page's payload
+
+
+def write_warc(path: Path, pages: Sequence[Page], *, version: str = "1.0") -> list[str]:
+    """Write ``pages`` as response (or revisit) records, each followed by a request record, with
+    a warcinfo record first; gzipped when ``path`` ends in .gz. Returns the record ids."""
+    ids = []
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=path.name.endswith(".gz"), warc_version=version)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test"}))
+        for page in pages:
+            fields = [("Content-Type", page.content_type)] if page.content_type else []
+            http = StatusAndHeaders(f"{page.status} OK", fields, protocol="HTTP/1.1")
+            if page.revisit_of is not None:
+                origin = writer.create_warc_record(
+                    page.revisit_of.url,
+                    "response",
+                    payload=io.BytesIO(page.revisit_of.body),
+                    length=len(page.revisit_of.body),
+                    http_headers=StatusAndHeaders("200 OK", fields, protocol="HTTP/1.1"),
+                )
+                record = writer.create_revisit_record(
+                    page.url,
+                    origin.rec_headers.get_header("WARC-Payload-Digest"),
+                    page.revisit_of.url,
+                    page.revisit_of.date,
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": page.date},
+                )
+            else:
+                record = writer.create_warc_record(
+                    page.url,
+                    "response",
+                    payload=io.BytesIO(page.body),
+                    length=len(page.body),
+                    warc_headers_dict={"WARC-Date": page.date},
+                    http_headers=http,
+                )
+            writer.write_record(record)
+            request = writer.create_warc_record(
+                page.url,
+                "request",
+                http_headers=StatusAndHeaders(
+                    "GET / HTTP/1.1", [("Host", "x")], is_http_request=True
+                ),
+                warc_headers_dict={"WARC-Date": page.date},
+            )
+            writer.write_record(request)
+            ids.append(record.rec_headers.get_header("WARC-Record-ID"))
+    return ids
+
+
+def write_wacz(path: Path, warcs: Sequence[Path]) -> None:
+    """A minimal WACZ holding ``warcs`` under archive/ (stored, as WACZ writers do)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as wacz:
+        for warc in warcs:
+            wacz.write(warc, f"archive/{warc.name}")
+        wacz.writestr("datapackage.json", "{}")
+
+
+# -- pywb ------------------------------------------------------------------------------------
+
+PYWB_BIN = Path(os.environ.get("QIOSK_PYWB_BIN", Path(sys.prefix) / "pywb" / "bin"))
+
+
+def pywb_tool(name: str) -> str:
+    tool = PYWB_BIN / name
+    if not tool.is_file():
+        raise RuntimeError(f"{tool} is missing: run `make install` (it builds .venv/pywb)")
+    return str(tool)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_collection(root: Path, name: str, files: Sequence[Path]) -> None:
+    """A pywb collection ``name`` under ``root`` holding ``files`` (WARC or WACZ), indexed by
+    ``wb-manager``."""
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [pywb_tool("wb-manager"), "init", name], cwd=root, check=True, capture_output=True
+    )
+    subprocess.run(
+        [pywb_tool("wb-manager"), "add", name, *map(str, files)],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def running_pywb(root: Path, *, attempts: int = 3) -> Iterator[str]:
+    """pywb's ``wayback`` serving the collections under ``root`` on a free 127.0.0.1 port;
+    yields its base URL once it answers. A port taken between choosing and binding makes the
+    process exit; another port is tried."""
+    for _ in range(attempts):
+        port = free_port()
+        log = (root / f"wayback-{port}.log").open("wb")
+        process = subprocess.Popen(
+            [pywb_tool("wayback"), "-b", "127.0.0.1", "-p", str(port), "-t", "4"],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            if _wait_until_up(base, process):
+                yield base
+                return
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            log.close()
+    raise RuntimeError(f"pywb did not start: see {root}/wayback-*.log")
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline: float = 60) -> bool:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"pywb on {base} did not answer within {deadline} s")
