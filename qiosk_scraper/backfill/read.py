@@ -20,7 +20,6 @@ sits in) and the capture time.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 import zlib
@@ -38,6 +37,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
 from qiosk_scraper.backfill import BackfillError
+from qiosk_scraper.snapshot.layout import sha256_file
 
 WARC_TYPES = frozenset(
     {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion"}
@@ -132,14 +132,6 @@ def parse_warc_date(value: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_files(paths: Sequence[Path]) -> None:
@@ -269,7 +261,7 @@ class _Reader:
 
     def read(self, paths: Sequence[Path]) -> Iterator[Capture]:
         for path in paths:
-            self.sums[path] = file_sha256(path)
+            self.sums[path] = sha256_file(path)
             for warc in _warcs(path):
                 for offset, record in _records(warc, self.stats):
                     capture = self._take(warc, offset, record)

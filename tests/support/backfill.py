@@ -110,18 +110,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def make_collection(root: Path, name: str, files: Sequence[Path]) -> None:
-    """A pywb collection ``name`` under ``root`` holding ``files`` (WARC or WACZ), indexed by
-    ``wb-manager``."""
+def make_collection(
+    root: Path, name: str, files: Sequence[Path], *, unpack_wacz: bool = False
+) -> None:
+    """A pywb collection ``name`` under ``root`` holding ``files`` (WARC files, or WACZ files
+    with ``unpack_wacz``), indexed by ``wb-manager``."""
     root.mkdir(parents=True, exist_ok=True)
+    tool = pywb_tool("wb-manager")
+    subprocess.run([tool, "init", name], cwd=root, check=True, capture_output=True)
+    unpack = ["--unpack-wacz"] if unpack_wacz else []
     subprocess.run(
-        [pywb_tool("wb-manager"), "init", name], cwd=root, check=True, capture_output=True
-    )
-    subprocess.run(
-        [pywb_tool("wb-manager"), "add", name, *map(str, files)],
-        cwd=root,
-        check=True,
-        capture_output=True,
+        [tool, "add", *unpack, name, *map(str, files)], cwd=root, check=True, capture_output=True
     )
 
 
@@ -164,3 +163,77 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline: float 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"pywb on {base} did not answer within {deadline} s")
+
+
+# -- an archive whose captures are mirror pages ------------------------------------------------
+
+SITE = "https://responsiblestatecraft.org"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A page stored in a test archive: its URL, the HTML captured and the capture time."""
+
+    url: str
+    body: bytes
+    fetched_at: str
+    title: str
+
+
+def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, list[Stored]]:
+    """An archive in ``folder`` holding the ``count`` oldest articles of a mirror, each captured
+    (a WARC record of the mirror's page, a capture, the gold record) a day after publication."""
+    from datetime import datetime, timedelta
+    from urllib.parse import urlsplit
+
+    from qiosk_scraper.archive import Archive
+    from qiosk_scraper.mirror import Site
+    from qiosk_scraper.warc import WarcWriter
+
+    site = Site(articles=max(count, 60), seed=seed)
+    records = sorted(site.gold(SITE).values(), key=lambda r: r["published"])[:count]
+    db = folder / "qiosk.db"
+    writer = WarcWriter(folder / "warc", "test", {"software": "tests"}, relative_to=folder)
+    stored = []
+    with Archive(db) as archive:
+        crawl_id = archive.start_crawl(SITE, {"delay": 0}, {"qiosk-scraper": "test"})
+        for record in records:
+            response = site.respond(urlsplit(record["url"]).path, SITE)
+            assert response.status == 200, record["url"]
+            when = (datetime.fromisoformat(record["published"]) + timedelta(days=1)).isoformat()
+            location = writer.write_exchange(
+                url=record["url"],
+                method="GET",
+                request_headers=[],
+                status=200,
+                response_headers=[("Content-Type", response.content_type)],
+                body=response.body,
+                fetched_at=datetime.fromisoformat(when),
+            )
+            capture_id = archive.add_capture(
+                crawl_id,
+                {
+                    "url": record["url"],
+                    "method": "GET",
+                    "status": 200,
+                    "fetched_at": when,
+                    "content_type": response.content_type,
+                    "payload_sha256": location.payload_sha256,
+                    "payload_length": location.payload_length,
+                    "warc_file": location.file,
+                    "warc_offset": location.offset,
+                    "warc_length": location.length,
+                },
+            )
+            archive.save_article(
+                record,
+                crawl_id=crawl_id,
+                capture_id=capture_id,
+                fetched_at=when,
+                post_id=record["url"].rstrip("/").rsplit("/", 1)[-1],
+                extractor_version="test",
+            )
+            stored.append(Stored(record["url"], response.body, when, record["title"]))
+        archive.finish_crawl(crawl_id, {"pages": len(records)}, "finished")
+    writer.close()
+    return db, stored
