@@ -60,7 +60,7 @@ class Provenance:
     file: str  # the file's name as given (a WARC, or the WACZ holding it)
     file_sha256: str
     record_id: str  # WARC-Record-ID of the response or revisit record
-    offset: int  # of the record in its WARC (in ``member`` for a WACZ)
+    offset: int | None  # of the record in its WARC (in ``member`` for a WACZ); None: no WARC
     captured_at: str  # ISO 8601 UTC
     member: str | None = None  # the WARC's path inside a WACZ
     revisit_of: str | None = None  # record id of the response whose payload a revisit took
@@ -218,7 +218,7 @@ def _records(warc: _Warc, stats: ReadStats) -> Iterator[tuple[int, ArcWarcRecord
         stats.skipped["broken record"] += 1
 
 
-def _whole(record: ArcWarcRecord) -> bool:
+def whole(record: ArcWarcRecord) -> bool:
     """Whether the record's block was there to its Content-Length (warcio reads a record cut
     short by the end of the file without complaint). Reads what is left of it."""
     while record.raw_stream.read(1 << 16):
@@ -226,7 +226,7 @@ def _whole(record: ArcWarcRecord) -> bool:
     return getattr(record.raw_stream, "limit", 0) == 0
 
 
-def _is_html(headers: Any, body: bytes) -> bool:
+def is_html(headers: Any, body: bytes) -> bool:
     value = headers.get_header("Content-Type") if headers is not None else None
     if value:
         return value.split(";", 1)[0].strip().lower() in HTML_TYPES
@@ -286,13 +286,13 @@ class _Reader:
         try:
             if kind == "response":
                 body = record.content_stream().read()
-                if not _whole(record):
+                if not whole(record):
                     self.stats.skipped["broken record"] += 1
                     return None
                 if digest and digest not in self.responses:
                     self.responses[digest] = (warc, offset)
                 return self._capture(warc, offset, record, record, body)
-            if not _whole(record):
+            if not whole(record):
                 self.stats.skipped["broken record"] += 1
                 return None
             if not digest:
@@ -341,7 +341,7 @@ class _Reader:
         if http is None or not http.get_statuscode():
             self.stats.skipped["not an HTTP response"] += 1
             return None
-        if not _is_html(http, body):
+        if not is_html(http, body):
             self.stats.skipped["not HTML"] += 1
             return None
         url, stamp = original_url(record.rec_headers.get_header("WARC-Target-URI"))

@@ -9,14 +9,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from test_crawl_support import QuietHandler as Handler
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -237,3 +240,45 @@ def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, l
         archive.finish_crawl(crawl_id, {"pages": len(records)}, "finished")
     writer.close()
     return db, stored
+
+
+# -- small local HTTP servers ------------------------------------------------------------------
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free 127.0.0.1 port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def range_server(folder: Path, *, ranges: bool = True) -> type[Handler]:
+    """Serves the files of ``folder``; with ``ranges``, a ``Range: bytes=a-b`` request gets
+    206 and those bytes (as a WARC store such as Common Crawl's does)."""
+
+    class Files(Handler):
+        def do_GET(self) -> None:
+            path = folder / self.path.lstrip("/")
+            if not path.is_file():
+                self.answer(404, {}, b"no such file")
+                return
+            data = path.read_bytes()
+            wanted = self.headers.get("Range", "")
+            if ranges and wanted.startswith("bytes="):
+                first, _, last = wanted.removeprefix("bytes=").partition("-")
+                self.answer(
+                    206,
+                    {"Content-Range": f"bytes {first}-{last}/{len(data)}"},
+                    data[int(first) : int(last) + 1],
+                )
+            else:
+                self.answer(200, {}, data)
+
+    return Files
