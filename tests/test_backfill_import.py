@@ -4,8 +4,14 @@ merged into the archive's article history by capture time."""
 from __future__ import annotations
 
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from click.testing import CliRunner
@@ -25,6 +31,8 @@ from support.backfill import (
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
+
+QIOSK = str(Path(sys.executable).with_name("qiosk"))
 
 
 def _at(stored: Stored, delta: timedelta) -> str:
@@ -186,3 +194,64 @@ def test_backfill_from_a_real_pywb_by_id_and_by_byte_range(tmp_path: Path) -> No
             row = archive.article_row(unknown_url)
             assert row is not None and row["first_seen"] == "2025-07-02T00:00:00+00:00"
             assert archive.imported_sources() == {source: 3}
+
+
+def _history(db: Path) -> dict[str, Any]:
+    """What an import leaves that must not depend on being killed and rerun."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return {
+            "revisions": conn.execute(
+                "SELECT a.url, r.revision, r.fetched_at, r.content_hash, r.changed_fields "
+                "FROM revisions r JOIN articles a ON a.id = r.article_id ORDER BY 1, 2"
+            ).fetchall(),
+            "articles": conn.execute(
+                "SELECT url, content_hash, first_seen, last_fetched FROM articles ORDER BY url"
+            ).fetchall(),
+            "sources": conn.execute(
+                "SELECT file, record_offset, captured_at FROM capture_sources ORDER BY 1, 2"
+            ).fetchall(),
+        }
+
+
+def _imported(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM capture_sources").fetchone()[0])
+    except sqlite3.Error:  # not made yet
+        return 0
+
+
+def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
+    site = Site(articles=60, seed=7)
+    records = sorted(site.gold(SITE).values(), key=lambda r: r["published"])[:30]
+    pages = []
+    for record in records:
+        body = site.respond(urlsplit(record["url"]).path, SITE).body
+        published = datetime.fromisoformat(record["published"])
+        for days, page in ((1, body), (9, _edit(body, "Updated."))):
+            date = (published + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            pages.append(Page(record["url"], page, date))
+    warc = tmp_path / "captures.warc.gz"
+    write_warc(warc, pages[::-1])  # newest first: each older capture comes as an earlier revision
+    command = [QIOSK, "import", str(warc), "--source", "own-warc"]
+
+    reference = tmp_path / "reference" / "qiosk.db"
+    subprocess.run([*command, "--db", str(reference)], check=True, capture_output=True)
+
+    killed = tmp_path / "killed" / "qiosk.db"
+    child = subprocess.Popen([*command, "--db", str(killed)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _imported(killed) < 10 and child.poll() is None:  # bounded: a few captures in
+        assert time.monotonic() < deadline, "the import did not start importing"
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL, "the import ended before it was killed"
+    assert 10 <= _imported(killed) < len(pages)
+
+    done = subprocess.run([*command, "--db", str(killed)], check=True, capture_output=True)
+    assert "imported before" in done.stdout.decode()
+    assert _history(killed)["revisions"] == _history(reference)["revisions"]
+    assert _history(killed)["articles"] == _history(reference)["articles"]
+    assert _history(killed)["sources"] == _history(reference)["sources"]
+    assert len(_history(killed)["revisions"]) == len(pages)
