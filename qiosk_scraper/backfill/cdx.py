@@ -288,6 +288,8 @@ class CdxClient:
     def _ask(self, params: list[tuple[str, str]]) -> bytes:
         url = f"{self.endpoint}?{urlencode(params)}"
         answer = self.http.get(url)
+        if answer.status == 404 and b"No Captures found" in answer.body:
+            return b""  # pywb-based servers (Common Crawl's) answer an empty result so
         if answer.status != 200:
             raise CdxError(f"{url}: the CDX server answered HTTP {answer.status}")
         return answer.body
