@@ -255,3 +255,35 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
     assert _history(killed)["articles"] == _history(reference)["articles"]
     assert _history(killed)["sources"] == _history(reference)["sources"]
     assert len(_history(killed)["revisions"]) == len(pages)
+
+
+def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
+    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+    from qiosk_scraper.backfill.read import read_captures
+
+    db, stored = mirror_archive(tmp_path / "archive", count=3)
+    write_warc(
+        tmp_path / "c.warc.gz",
+        [Page(s.url, _edit(s.body, "Again."), _at(s, timedelta(days=5))) for s in stored],
+    )
+    first, second, third = read_captures([tmp_path / "c.warc.gz"], source="own-warc")
+    seen: list[list[bool]] = []
+
+    def committed() -> None:  # asked through a connection of its own, as a rerun would
+        with Archive(db) as other:
+            seen.append([other.imported(_provenance(c)) for c in (first, second, third)])
+
+    stream = [first, second, Checkpoint(committed), third, Checkpoint(committed)]
+    result = import_captures(db, stream, site=SITE, arguments={}, workers=2)
+    assert seen == [[True, True, False], [True, True, True]]
+    assert result.outcomes == {"later": 3}
+
+
+def _provenance(capture: Any) -> dict[str, Any]:
+    p = capture.provenance
+    return {
+        "file_sha256": p.file_sha256,
+        "member": p.member,
+        "offset": p.offset,
+        "captured_at": p.captured_at,
+    }

@@ -2,7 +2,8 @@
 (a CDX server).
 
 Each capture is copied into the archive's own WARC files (so snapshots stay self-contained),
-recorded as a capture of an import "crawl" with its provenance, extracted, and merged into the
+recorded as a capture of an import "crawl" with its provenance, extracted (in a pool of worker
+processes, a batch at a time, as ``reextract`` does), and merged into the
 article's history by capture time (:meth:`Archive.import_capture`): an older capture becomes an
 earlier revision, one identical to its neighbour in time adds nothing, an article known only
 from captures is archived. A capture already imported (same file SHA-256, WACZ member, offset and
@@ -13,8 +14,11 @@ written before a transaction that never committed is only an unindexed copy.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,41 +57,85 @@ class ImportResult:
         return "; ".join(parts)
 
 
-def _extract(capture: Capture, url: str, site: str) -> tuple[dict[str, Any] | None, str | None]:
+BATCH = 32  # captures extracted together in the worker pool
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A mark in a stream of captures: everything before it is imported (committed) before
+    ``done`` is called (a CDX page's resume key is stored so)."""
+
+    done: Callable[[], None]
+
+
+def _extract(task: tuple[bytes, str, str, str, int]) -> tuple[dict[str, Any] | None, str | None]:
+    """In a worker: the record of a capture (body, canonical URL, capture time, site, status),
+    or why there is none."""
     from qiosk_scraper.extract import NotAnArticle
     from qiosk_scraper.reextract import extract_record
 
-    if capture.status != 200:
-        return None, f"HTTP {capture.status}"
+    body, url, at, site, status = task
+    if status != 200:
+        return None, f"HTTP {status}"
     try:
-        return extract_record(capture.body, url, iso_utc(capture.captured_at), site), None
+        return extract_record(body, url, at, site), None
     except NotAnArticle as error:
         return None, str(error)
 
 
+@contextmanager
+def _extractor(workers: int) -> Iterator[Callable[[list[Any]], list[Any]]]:
+    """A function mapping :func:`_extract` over a batch: in a pool of ``workers`` processes,
+    or in this one."""
+    if workers <= 1:
+        yield lambda tasks: [_extract(task) for task in tasks]
+        return
+    with multiprocessing.Pool(workers) as pool:
+        yield lambda tasks: pool.map(_extract, tasks)
+
+
 def import_captures(
     db: Path,
-    captures: Iterable[Capture],
+    captures: Iterable[Capture | Checkpoint],
     *,
     site: str,
     arguments: dict[str, Any],
     result: ImportResult | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
-    """Import ``captures`` into the archive at ``db`` (see the module's docstring)."""
+    """Import ``captures`` into the archive at ``db`` (see the module's docstring), extracting
+    them in ``workers`` processes (one per core by default), :data:`BATCH` at a time."""
     from qiosk_scraper.reextract import EXTRACTOR_VERSION
 
     result = result if result is not None else ImportResult()
-    with Archive(db) as archive:
+    count = workers or os.cpu_count() or 1
+    with _extractor(count) as extract, Archive(db) as archive:
         archive.check_integrity()
         run = _Run(archive, site, arguments, EXTRACTOR_VERSION)
         status = "failed"
         try:
-            for capture in captures:
-                _import_one(run, capture, result)
+            for item in captures:
+                if isinstance(item, Checkpoint):
+                    run.flush(extract, result)
+                    item.done()
+                    continue
+                run.stage(item, result)
+                if len(run.staged) >= BATCH:
+                    run.flush(extract, result)
+            run.flush(extract, result)
             status = "finished"
         finally:
             run.close(result, status)
     return result
+
+
+@dataclass
+class _Staged:
+    """A capture written to the archive's WARC, waiting for its record."""
+
+    row: dict[str, Any]  # its captures row
+    provenance: dict[str, Any]
+    task: tuple[bytes, str, str, str, int]
 
 
 class _Run:
@@ -101,6 +149,8 @@ class _Run:
         self.extractor_version = extractor_version
         self.crawl_id: int | None = None
         self.writer: WarcWriter | None = None
+        self.staged: list[_Staged] = []
+        self.keys: set[tuple[Any, ...]] = set()  # of the staged captures
 
     def start(self) -> tuple[int, WarcWriter]:
         if self.crawl_id is None or self.writer is None:
@@ -115,60 +165,78 @@ class _Run:
             )
         return self.crawl_id, self.writer
 
+    def stage(self, capture: Capture, result: ImportResult) -> None:
+        """Copy a capture not imported before into the WARC and queue it for extraction."""
+        result.captures += 1
+        provenance = {
+            "source": capture.provenance.source,
+            "file": capture.provenance.file,
+            "file_sha256": capture.provenance.file_sha256,
+            "member": capture.provenance.member,
+            "record_id": capture.provenance.record_id,
+            "offset": capture.provenance.offset,
+            "captured_at": iso_utc(capture.captured_at),
+        }
+        key = tuple(provenance[k] for k in ("file_sha256", "member", "offset", "captured_at"))
+        if key in self.keys or self.archive.imported(provenance):
+            result.already += 1
+            return
+        self.keys.add(key)
+        _, writer = self.start()
+        url = canonicalize(capture.url)
+        headers = [(k, v) for k, v in capture.headers if k.lower() not in _DROPPED]
+        location = writer.write_exchange(
+            url=url,
+            method="GET",
+            request_headers=[],
+            status=capture.status,
+            response_headers=headers,
+            body=capture.body,
+            fetched_at=capture.captured_at,
+        )
+        row = {
+            "url": url,
+            "method": "GET",
+            "status": capture.status,
+            "fetched_at": provenance["captured_at"],
+            "content_type": capture.content_type,
+            "payload_sha256": location.payload_sha256,
+            "payload_length": location.payload_length,
+            "warc_file": location.file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+        }
+        task = (capture.body, url, iso_utc(capture.captured_at), self.site, capture.status)
+        self.staged.append(_Staged(row, provenance, task))
+
+    def flush(self, extract: Callable[[list[Any]], list[Any]], result: ImportResult) -> None:
+        """Extract the queued captures and store each, with its record, in its transaction."""
+        if not self.staged:
+            return
+        crawl_id, _ = self.start()
+        for staged, (record, reason) in zip(
+            self.staged, extract([s.task for s in self.staged]), strict=True
+        ):
+            if reason is not None:
+                result.not_articles[reason] += 1
+            outcome = self.archive.import_capture(
+                crawl_id,
+                staged.row,
+                staged.provenance,
+                record,
+                extractor_version=self.extractor_version,
+            )
+            if outcome != "none":
+                result.outcomes[outcome] += 1
+        self.staged.clear()
+        self.keys.clear()
+
     def close(self, result: ImportResult, status: str) -> None:
         if self.writer is not None:
             self.writer.close()
         if self.crawl_id is not None:
             stats = {"captures": result.captures, "imported_before": result.already}
             self.archive.finish_crawl(self.crawl_id, {**stats, **result.outcomes}, status)
-
-
-def _import_one(run: _Run, capture: Capture, result: ImportResult) -> None:
-    result.captures += 1
-    provenance = {
-        "source": capture.provenance.source,
-        "file": capture.provenance.file,
-        "file_sha256": capture.provenance.file_sha256,
-        "member": capture.provenance.member,
-        "record_id": capture.provenance.record_id,
-        "offset": capture.provenance.offset,
-        "captured_at": iso_utc(capture.captured_at),
-    }
-    if run.archive.imported(provenance):
-        result.already += 1
-        return
-    crawl_id, writer = run.start()
-    url = canonicalize(capture.url)
-    headers = [(k, v) for k, v in capture.headers if k.lower() not in _DROPPED]
-    location = writer.write_exchange(
-        url=url,
-        method="GET",
-        request_headers=[],
-        status=capture.status,
-        response_headers=headers,
-        body=capture.body,
-        fetched_at=capture.captured_at,
-    )
-    record, reason = _extract(capture, url, run.site)
-    if reason is not None:
-        result.not_articles[reason] += 1
-    row = {
-        "url": url,
-        "method": "GET",
-        "status": capture.status,
-        "fetched_at": iso_utc(capture.captured_at),
-        "content_type": capture.content_type,
-        "payload_sha256": location.payload_sha256,
-        "payload_length": location.payload_length,
-        "warc_file": location.file,
-        "warc_offset": location.offset,
-        "warc_length": location.length,
-    }
-    outcome = run.archive.import_capture(
-        crawl_id, row, provenance, record, extractor_version=run.extractor_version
-    )
-    if outcome != "none":
-        result.outcomes[outcome] += 1
 
 
 def cdx_captures(
@@ -180,14 +248,23 @@ def cdx_captures(
     replay: str | None,
     warc_files: str | None,
     result: ImportResult,
-) -> Iterator[Capture]:
+) -> Iterator[Capture | Checkpoint]:
     """The captures a CDX query names, fetched page by page from the resume key stored in the
-    archive; the key after a page is stored once its captures were all taken (imported)."""
+    archive, each page followed by a checkpoint that stores the key after it (once the page's
+    captures are imported)."""
     key = f"{client.endpoint}?{query.prefix}|{query.from_ or ''}|{query.to or ''}"
     with Archive(db) as archive:
         resume = archive.backfill_resume(key)
     if resume == "":
         return  # done before
+
+    def store(resume: str | None) -> Callable[[], None]:
+        def done() -> None:
+            with Archive(db) as archive:
+                archive.set_backfill_resume(key, resume or "")
+
+        return done
+
     for page in client.pages(query, resume or None):
         for row in page.captures:
             try:
@@ -198,5 +275,4 @@ def cdx_captures(
                     yield client.fetch_replay(row, replay, source=source)
             except CdxError as error:  # this capture only: counted, the others go on
                 result.read.skipped[f"not fetched ({str(error).rsplit(': ', 1)[-1]})"] += 1
-        with Archive(db) as archive:
-            archive.set_backfill_resume(key, page.resume or "")
+        yield Checkpoint(store(page.resume))
