@@ -1420,6 +1420,19 @@ class Archive:
                 {"query": query, "resume": resume, "updated": now_iso()}, pk="query"
             )
 
+    def archive_only_articles(self) -> list[str]:
+        """URLs of the articles known only from imported captures (no revision of theirs came
+        from a crawl of the site), sorted."""
+        self._backfill_tables()
+        return [
+            str(url)
+            for (url,) in self.db.execute(
+                "SELECT a.url FROM articles a WHERE NOT EXISTS (SELECT 1 FROM revisions r "
+                "LEFT JOIN capture_sources s ON s.capture_id = r.capture_id "
+                "WHERE r.article_id = a.id AND s.capture_id IS NULL) ORDER BY a.url"
+            )
+        ]
+
     def imported_sources(self) -> dict[str, int]:
         """Captures imported per source."""
         self._backfill_tables()

@@ -33,6 +33,7 @@ from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
 
 QIOSK = str(Path(sys.executable).with_name("qiosk"))
+ONLY = "1 articles known only from web archives"
 
 
 def _at(stored: Stored, delta: timedelta) -> str:
@@ -99,7 +100,7 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
     out = _run("import", *files, "--source", "own-warc", "--db", str(db))
     assert out.strip() == (
         f"imported into {db}: 5 captures; 1 earlier; 2 identical; 1 later; 1 new; "
-        "skipped: 1 not HTML, 1 other host"
+        f"skipped: 1 not HTML, 1 other host; {ONLY}"
     )
     with Archive(db) as archive:
         history = archive.revisions(a0.url)
@@ -123,6 +124,8 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
         assert row is not None and row["title"] == unknown_title
         assert row["first_seen"] == "2025-03-03T03:03:03+00:00"
         assert archive.imported_sources() == {"own-warc": 5}
+        # a0 has an imported revision now, but was crawled: only the unknown one is marked
+        assert archive.archive_only_articles() == [unknown_url]
         sources = list(archive.db.query("SELECT * FROM capture_sources ORDER BY capture_id"))
         assert {s["file"] for s in sources} == {"own.warc.gz", "browsertrix.wacz"}
         replayed = next(s for s in sources if s["captured_at"] == _iso(wayback_time))
@@ -138,7 +141,7 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
 
     before = _state(db)
     again = _run("import", *files, "--source", "own-warc", "--db", str(db))
-    assert "5 captures; 5 imported before" in again
+    assert f"5 captures; 5 imported before; skipped: 1 not HTML, 1 other host; {ONLY}" in again
     assert _state(db) == before  # nothing changed: not even a crawl row
 
 
@@ -174,17 +177,17 @@ def test_backfill_from_a_real_pywb_by_id_and_by_byte_range(tmp_path: Path) -> No
             f"3 captures of responsiblestatecraft.org/ in {cdx} (2 requests)",
         ]
         out = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0")
-        assert out.strip().endswith("3 captures; 1 earlier; 1 identical; 1 new")
+        assert out.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ONLY}")
         before = _state(db)
         again = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0")
-        assert again.strip().endswith(": 0 captures")  # the query was done: not asked again
+        assert again.strip().endswith(f": 0 captures; {ONLY}")
         assert _state(db) == before
         with serving(range_server(Path(warc_folder))) as files:
             ranged = _run(
                 "backfill", "--cdx", cdx, "--db", str(copy), "--delay", "0",
                 "--warc-files", files, "--source", "common-crawl",
             )  # fmt: skip
-        assert ranged.strip().endswith("3 captures; 1 earlier; 1 identical; 1 new")
+        assert ranged.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ONLY}")
     for path, source in ((db, "wayback"), (copy, "common-crawl")):
         with Archive(path) as archive:
             assert [r["fetched_at"] for r in archive.revisions(stored[0].url)] == [

@@ -43,6 +43,7 @@ class ImportResult:
     outcomes: Counter[str] = field(default_factory=Counter)  # new, earlier, later, identical ...
     not_articles: Counter[str] = field(default_factory=Counter)  # reason -> captures
     read: ReadStats = field(default_factory=ReadStats)
+    archive_only: int | None = None  # articles of the archive known only from web archives
 
     def summary(self) -> str:
         parts = [f"{self.captures} captures"]
@@ -54,6 +55,8 @@ class ImportResult:
         }
         if skipped:
             parts.append("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(skipped.items())))
+        if self.archive_only is not None:
+            parts.append(f"{self.archive_only} articles known only from web archives")
         return "; ".join(parts)
 
 
@@ -124,6 +127,7 @@ def import_captures(
                     run.flush(extract, result)
             run.flush(extract, result)
             status = "finished"
+            result.archive_only = len(archive.archive_only_articles())
         finally:
             run.close(result, status)
     return result
