@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pywb for the backfill/WACZ tests, in a venv of its own inside .venv (see requirements-pywb.in).
+PYWB_VENV := $(VENV)/pywb
+PYWB_STAMP := $(PYWB_VENV)/.installed
 PORT ?= 8765
 SERVE_PORT ?= 8001
 
 .PHONY: install test check lint typecheck demo docs bench bench-extract serve snapshot clean browser-deps
 
-install: $(STAMP)
+install: $(STAMP) $(PYWB_STAMP)
 
 # .ci/install-venv: the venv's own pip (whatever the system Python brought) installs only the locked
 # uv, by hash and without resolving anything; uv then makes the venv exactly requirements.lock (sync:
@@ -17,6 +20,11 @@ install: $(STAMP)
 $(STAMP): requirements.lock requirements-uv.lock pyproject.toml .ci/install-venv
 	.ci/install-venv $(PYTHON) $(VENV) .
 	touch $(STAMP)
+
+$(PYWB_STAMP): requirements-pywb.lock $(STAMP)
+	test -x $(PYWB_VENV)/bin/python || $(PYTHON) -m venv $(PYWB_VENV)
+	$(BIN)/uv pip sync --quiet --python $(PYWB_VENV)/bin/python --require-hashes requirements-pywb.lock
+	touch $(PYWB_STAMP)
 
 lint: install
 	$(BIN)/ruff check qiosk_scraper tests
@@ -32,17 +40,17 @@ check: lint typecheck browser-deps
 	$(BIN)/python -m cogapp --check -r README.md
 	$(BIN)/pytest -W error -n 2 -q
 
-demo: install
+demo: $(STAMP)
 	$(BIN)/qiosk demo --port $(PORT) --serve-port $(SERVE_PORT)
 
 # `make serve`: browse the demo archive (made by `make demo`) in Datasette, read-only, on 127.0.0.1.
 DEMO_DB ?= archive/demo.db
-serve: install
+serve: $(STAMP)
 	@test -f $(DEMO_DB) || { echo "no $(DEMO_DB): run make demo first (or make serve DEMO_DB=path/to/archive.db)"; exit 1; }
 	$(BIN)/qiosk serve --db $(DEMO_DB) --port $(SERVE_PORT)
 
 # `make snapshot`: a citable, byte-reproducible snapshot of the demo archive, then its check.
-snapshot: install
+snapshot: $(STAMP)
 	@test -f $(DEMO_DB) || { echo "no $(DEMO_DB): run make demo first (or make snapshot DEMO_DB=path/to/archive.db)"; exit 1; }
 	$(BIN)/qiosk snapshot export archive/snapshots/demo --db $(DEMO_DB) --with-warc --force
 	$(BIN)/qiosk snapshot verify archive/snapshots/demo

@@ -31,6 +31,13 @@ def damaged(name: str) -> re.Pattern[str]:
 # interrupted), garbled.db (good.db with a page overwritten), page.html (an article page),
 # blocker (a plain file where a folder would have to be).
 CASES = [
+    # backfill, import
+    ("backfill --cdx web.archive.org --dry-run", 2, "expected an http(s) URL"),
+    ("backfill --cdx http://127.0.0.1:9/cdx --db notes.db", 1, "notes.db: not a usable SQLite"),
+    ("backfill --cdx http://127.0.0.1:9/cdx --db garbled.db", 1, damaged("garbled")),
+    ("import missing.warc.gz --source own --db good.db", 1, "missing.warc.gz: no such file"),
+    ("import page.html --source own --db good.db", 1, "page.html: not a WARC (.warc, .warc.gz)"),
+    ("import page.html --db good.db", 2, "Missing option '--source'"),
     # crawl
     ("crawl --db notes.db", 1, "notes.db: not a usable SQLite archive"),
     ("crawl --db truncated.db --site http://127.0.0.1:9", 1, damaged("truncated")),

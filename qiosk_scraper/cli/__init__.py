@@ -95,10 +95,12 @@ def main() -> None:
 
 
 # Command registration: one line per command module (keep this block sorted).
+from qiosk_scraper.cli import backfill as _backfill  # noqa: E402, F401
 from qiosk_scraper.cli import coverage as _coverage  # noqa: E402, F401
 from qiosk_scraper.cli import crawl as _crawl  # noqa: E402, F401
 from qiosk_scraper.cli import demo as _demo  # noqa: E402, F401
 from qiosk_scraper.cli import extract as _extract  # noqa: E402, F401
+from qiosk_scraper.cli import imports as _imports  # noqa: E402, F401
 from qiosk_scraper.cli import mirror as _mirror  # noqa: E402, F401
 from qiosk_scraper.cli import reextract as _reextract  # noqa: E402, F401
 from qiosk_scraper.cli import serve as _serve  # noqa: E402, F401

@@ -29,9 +29,20 @@ def snapshot_group() -> None:
 )
 @click.option("--name", help="Snapshot name (default: qiosk-<host>-<cut-off>).")
 @click.option("--with-warc", is_flag=True, help="Include the WARC records of the captures.")
+@click.option(
+    "--wacz",
+    is_flag=True,
+    help="Also write captures.wacz: the captures as a WACZ for replay tools (pywb ...).",
+)
 @click.option("--force", is_flag=True, help="Replace OUT_DIR if it holds a previous snapshot.")
 def export_command(
-    out_dir: Path, db: Path, as_of: str | None, name: str | None, with_warc: bool, force: bool
+    out_dir: Path,
+    db: Path,
+    as_of: str | None,
+    name: str | None,
+    with_warc: bool,
+    wacz: bool,
+    force: bool,
 ) -> None:
     """Export the archive's state at a cut-off as a self-contained, citable dataset.
 
@@ -41,7 +52,7 @@ def export_command(
     """
     with command_errors(SnapshotError):
         result = export_snapshot(
-            db, out_dir, as_of=as_of, name=name, with_warc=with_warc, force=force
+            db, out_dir, as_of=as_of, name=name, with_warc=with_warc, wacz=wacz, force=force
         )
     click.echo(
         f"snapshot {result.name} as of {result.as_of} in {result.directory}: "

@@ -32,6 +32,7 @@ from qiosk_scraper.snapshot import layout
 from qiosk_scraper.snapshot.files import WarcCopier, write_csv, write_jsonl, write_parquet
 from qiosk_scraper.snapshot.layout import SnapshotError
 from qiosk_scraper.snapshot.select import Selection, select
+from qiosk_scraper.snapshot.wacz import WACZ_FILE, WaczPage, write_wacz
 
 OUTLET = "Responsible Statecraft"
 LICENCE_NOTE = (
@@ -128,8 +129,9 @@ def _resource(folder: Path, path: str, name: str, description: str, **extra: Any
     }
 
 
-def _command(selection: Selection, name: str, with_warc: bool) -> str:
+def _command(selection: Selection, name: str, with_warc: bool, wacz: bool) -> str:
     warc = " --with-warc" if with_warc else ""
+    warc += " --wacz" if wacz else ""
     return (
         f"qiosk snapshot export OUT_DIR --db ARCHIVE.db --as-of {selection.as_of} "
         f"--name {name}{warc}"
@@ -199,19 +201,62 @@ def _readme(package: Mapping[str, Any], selection: Selection) -> str:
     return "\n\n".join(p for p in paragraphs if p) + "\n"
 
 
+def _wacz_resource(
+    selection: Selection, folder: Path, name: str, warcs: list[Path]
+) -> dict[str, Any]:
+    """Write the snapshot's WACZ (its pages: each article's capture) and describe it."""
+    captures = {c["id"]: c for c in selection.tables["captures"]}
+    pages = [
+        WaczPage(
+            captures[a["capture_id"]]["url"], captures[a["capture_id"]]["fetched_at"], a["title"]
+        )
+        for a in selection.tables["articles"]
+        if a.get("capture_id") in captures
+    ]
+    write_wacz(
+        folder / WACZ_FILE,
+        warcs,
+        pages,
+        created=selection.as_of,
+        title=f"{OUTLET} articles as of {selection.as_of}",
+        description=f"The captures of snapshot {name} of articles of {OUTLET}.",
+        software=f"qiosk-scraper {__version__}",
+    )
+    return _resource(
+        folder,
+        WACZ_FILE,
+        "captures-wacz",
+        "The WARC records of the captures as a WACZ (WARC files, CDXJ index, page list of the "
+        "articles' captures, datapackage.json), for replay tools such as ReplayWeb.page and pywb.",
+        type="file",
+        format="wacz",
+        mediatype="application/wacz",
+        records=len(pages),
+    )
+
+
 def _write_all(
-    source: Archive, selection: Selection, folder: Path, name: str, with_warc: bool
+    source: Archive,
+    selection: Selection,
+    folder: Path,
+    name: str,
+    with_warc: bool,
+    wacz: bool = False,
 ) -> str:
     """Write every file of the snapshot into ``folder``; returns the fingerprint."""
     tables = selection.tables
     captures = tables["captures"]
-    if with_warc:
+    copied_warcs: list[Path] = []
+    if with_warc or wacz:
         copier = WarcCopier(source.folder, folder / layout.WARC_FOLDER)
         try:
-            tables["captures"] = [{**c, **copier.copy(c)} for c in captures]
+            copied = [{**c, **copier.copy(c)} for c in captures]
         finally:
             copier.close()
-        warc_files = [p.relative_to(folder).as_posix() for p in copier.files]
+        copied_warcs = copier.files
+    if with_warc:
+        tables["captures"] = copied
+        warc_files = [p.relative_to(folder).as_posix() for p in copied_warcs]
     else:
         tables["captures"] = [
             {**c, "warc_file": None, "warc_offset": None, "warc_length": None} for c in captures
@@ -317,6 +362,11 @@ def _write_all(
             )
         )
 
+    if wacz:
+        resources.append(_wacz_resource(selection, folder, name, copied_warcs))
+        if not with_warc:  # the WARC files were copied for the WACZ only
+            shutil.rmtree(folder / layout.WARC_FOLDER, ignore_errors=True)
+
     sums = {resource["path"]: resource["hash"].split(":", 1)[1] for resource in resources}
     print_ = layout.fingerprint(sums)
     package: dict[str, Any] = {
@@ -335,7 +385,8 @@ def _write_all(
             "revisions": len(selection.revisions),
             "revision_history": selection.has_revisions,
             "with_warc": with_warc,
-            "command": _command(selection, name, with_warc),
+            "with_wacz": wacz,
+            "command": _command(selection, name, with_warc, wacz),
             "crawls": [
                 {k: c[k] for k in ("id", "site", "started", "ended", "status")}
                 for c in tables["crawls"]
@@ -412,6 +463,7 @@ def export_snapshot(
     as_of: str | None = None,
     name: str | None = None,
     with_warc: bool = False,
+    wacz: bool = False,
     force: bool = False,
 ) -> ExportResult:
     """Export the archive at ``db`` into ``out_dir`` (see the module's docstring)."""
@@ -441,7 +493,7 @@ def export_snapshot(
         )
         try:
             building.chmod(0o777 & ~_umask())
-            print_ = _write_all(source, selection, building, final_name, with_warc)
+            print_ = _write_all(source, selection, building, final_name, with_warc, wacz)
             count = sum(1 for _ in _files(building))
             _move_into_place(building, out_dir)
         except BaseException:

@@ -1,0 +1,282 @@
+"""Importing captures into the archive: ``qiosk import`` (WARC/WACZ files) and ``qiosk backfill``
+(a CDX server).
+
+Each capture is copied into the archive's own WARC files (so snapshots stay self-contained),
+recorded as a capture of an import "crawl" with its provenance, extracted (in a pool of worker
+processes, a batch at a time, as ``reextract`` does), and merged into the
+article's history by capture time (:meth:`Archive.import_capture`): an older capture becomes an
+earlier revision, one identical to its neighbour in time adds nothing, an article known only
+from captures is archived. A capture already imported (same file SHA-256, WACZ member, offset and
+capture time) is skipped, so importing the same files again changes nothing, and an import
+killed at any point finishes when rerun: each capture is one transaction, and the WARC record
+written before a transaction that never committed is only an unindexed copy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qiosk_scraper import __version__
+from qiosk_scraper.archive import Archive
+from qiosk_scraper.article import iso_utc
+from qiosk_scraper.backfill.cdx import CdxClient, CdxError, CdxQuery
+from qiosk_scraper.backfill.read import Capture, ReadStats
+from qiosk_scraper.urls import canonicalize
+from qiosk_scraper.warc import WarcWriter
+
+_DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass
+class ImportResult:
+    """What an import did, per kind."""
+
+    captures: int = 0  # captures offered
+    already: int = 0  # imported before: skipped
+    outcomes: Counter[str] = field(default_factory=Counter)  # new, earlier, later, identical ...
+    not_articles: Counter[str] = field(default_factory=Counter)  # reason -> captures
+    read: ReadStats = field(default_factory=ReadStats)
+    archive_only: int | None = None  # articles of the archive known only from web archives
+
+    def summary(self) -> str:
+        parts = [f"{self.captures} captures"]
+        parts += [f"{self.already} imported before"] if self.already else []
+        parts += [f"{n} {kind}" for kind, n in sorted(self.outcomes.items())]
+        skipped = {
+            **self.read.skipped,
+            **{f"not an article ({k})": n for k, n in self.not_articles.items()},
+        }
+        if skipped:
+            parts.append("skipped: " + ", ".join(f"{n} {k}" for k, n in sorted(skipped.items())))
+        if self.archive_only is not None:
+            parts.append(f"{self.archive_only} articles known only from web archives")
+        return "; ".join(parts)
+
+
+BATCH = 32  # captures extracted together in the worker pool
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A mark in a stream of captures: everything before it is imported (committed) before
+    ``done`` is called (a CDX page's resume key is stored so)."""
+
+    done: Callable[[], None]
+
+
+def _extract(task: tuple[bytes, str, str, str, int]) -> tuple[dict[str, Any] | None, str | None]:
+    """In a worker: the record of a capture (body, canonical URL, capture time, site, status),
+    or why there is none."""
+    from qiosk_scraper.extract import NotAnArticle
+    from qiosk_scraper.reextract import extract_record
+
+    body, url, at, site, status = task
+    if status != 200:
+        return None, f"HTTP {status}"
+    try:
+        return extract_record(body, url, at, site), None
+    except NotAnArticle as error:
+        return None, str(error)
+
+
+@contextmanager
+def _extractor(workers: int) -> Iterator[Callable[[list[Any]], list[Any]]]:
+    """A function mapping :func:`_extract` over a batch: in a pool of ``workers`` processes,
+    or in this one."""
+    if workers <= 1:
+        yield lambda tasks: [_extract(task) for task in tasks]
+        return
+    with multiprocessing.Pool(workers) as pool:
+        yield lambda tasks: pool.map(_extract, tasks)
+
+
+def import_captures(
+    db: Path,
+    captures: Iterable[Capture | Checkpoint],
+    *,
+    site: str,
+    arguments: dict[str, Any],
+    result: ImportResult | None = None,
+    workers: int | None = None,
+) -> ImportResult:
+    """Import ``captures`` into the archive at ``db`` (see the module's docstring), extracting
+    them in ``workers`` processes (one per core by default), :data:`BATCH` at a time."""
+    from qiosk_scraper.reextract import EXTRACTOR_VERSION
+
+    result = result if result is not None else ImportResult()
+    count = workers or os.cpu_count() or 1
+    with _extractor(count) as extract, Archive(db) as archive:
+        archive.check_integrity()
+        run = _Run(archive, site, arguments, EXTRACTOR_VERSION)
+        status = "failed"
+        try:
+            for item in captures:
+                if isinstance(item, Checkpoint):
+                    run.flush(extract, result)
+                    item.done()
+                    continue
+                run.stage(item, result)
+                if len(run.staged) >= BATCH:
+                    run.flush(extract, result)
+            run.flush(extract, result)
+            status = "finished"
+            result.archive_only = len(archive.archive_only_articles())
+        finally:
+            run.close(result, status)
+    return result
+
+
+@dataclass
+class _Staged:
+    """A capture written to the archive's WARC, waiting for its record."""
+
+    row: dict[str, Any]  # its captures row
+    provenance: dict[str, Any]
+    task: tuple[bytes, str, str, str, int]
+
+
+class _Run:
+    """An import run: its crawl row and WARC file, made when the first capture is new (an
+    import of files imported before leaves no trace)."""
+
+    def __init__(
+        self, archive: Archive, site: str, arguments: dict[str, Any], extractor_version: str
+    ) -> None:
+        self.archive, self.site, self.arguments = archive, site, arguments
+        self.extractor_version = extractor_version
+        self.crawl_id: int | None = None
+        self.writer: WarcWriter | None = None
+        self.staged: list[_Staged] = []
+        self.keys: set[tuple[Any, ...]] = set()  # of the staged captures
+
+    def start(self) -> tuple[int, WarcWriter]:
+        if self.crawl_id is None or self.writer is None:
+            self.crawl_id = self.archive.start_crawl(
+                self.site, self.arguments, {"qiosk-scraper": __version__}
+            )
+            self.writer = WarcWriter(
+                self.archive.folder / "warc",
+                f"import-{self.crawl_id:05d}",
+                {"software": f"qiosk-scraper {__version__}", "operator": "qiosk import"},
+                relative_to=self.archive.folder,
+            )
+        return self.crawl_id, self.writer
+
+    def stage(self, capture: Capture, result: ImportResult) -> None:
+        """Copy a capture not imported before into the WARC and queue it for extraction."""
+        result.captures += 1
+        provenance = {
+            "source": capture.provenance.source,
+            "file": capture.provenance.file,
+            "file_sha256": capture.provenance.file_sha256,
+            "member": capture.provenance.member,
+            "record_id": capture.provenance.record_id,
+            "offset": capture.provenance.offset,
+            "captured_at": iso_utc(capture.captured_at),
+        }
+        key = tuple(provenance[k] for k in ("file_sha256", "member", "offset", "captured_at"))
+        if key in self.keys or self.archive.imported(provenance):
+            result.already += 1
+            return
+        self.keys.add(key)
+        _, writer = self.start()
+        url = canonicalize(capture.url)
+        headers = [(k, v) for k, v in capture.headers if k.lower() not in _DROPPED]
+        location = writer.write_exchange(
+            url=url,
+            method="GET",
+            request_headers=[],
+            status=capture.status,
+            response_headers=headers,
+            body=capture.body,
+            fetched_at=capture.captured_at,
+        )
+        row = {
+            "url": url,
+            "method": "GET",
+            "status": capture.status,
+            "fetched_at": provenance["captured_at"],
+            "content_type": capture.content_type,
+            "payload_sha256": location.payload_sha256,
+            "payload_length": location.payload_length,
+            "warc_file": location.file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+        }
+        task = (capture.body, url, iso_utc(capture.captured_at), self.site, capture.status)
+        self.staged.append(_Staged(row, provenance, task))
+
+    def flush(self, extract: Callable[[list[Any]], list[Any]], result: ImportResult) -> None:
+        """Extract the queued captures and store each, with its record, in its transaction."""
+        if not self.staged:
+            return
+        crawl_id, _ = self.start()
+        for staged, (record, reason) in zip(
+            self.staged, extract([s.task for s in self.staged]), strict=True
+        ):
+            if reason is not None:
+                result.not_articles[reason] += 1
+            outcome = self.archive.import_capture(
+                crawl_id,
+                staged.row,
+                staged.provenance,
+                record,
+                extractor_version=self.extractor_version,
+            )
+            if outcome != "none":
+                result.outcomes[outcome] += 1
+        self.staged.clear()
+        self.keys.clear()
+
+    def close(self, result: ImportResult, status: str) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.crawl_id is not None:
+            stats = {"captures": result.captures, "imported_before": result.already}
+            self.archive.finish_crawl(self.crawl_id, {**stats, **result.outcomes}, status)
+
+
+def cdx_captures(
+    db: Path,
+    client: CdxClient,
+    query: CdxQuery,
+    *,
+    source: str,
+    replay: str | None,
+    warc_files: str | None,
+    result: ImportResult,
+) -> Iterator[Capture | Checkpoint]:
+    """The captures a CDX query names, fetched page by page from the resume key stored in the
+    archive, each page followed by a checkpoint that stores the key after it (once the page's
+    captures are imported)."""
+    key = f"{client.endpoint}?{query.prefix}|{query.from_ or ''}|{query.to or ''}"
+    with Archive(db) as archive:
+        resume = archive.backfill_resume(key)
+    if resume == "":
+        return  # done before
+
+    def store(resume: str | None) -> Callable[[], None]:
+        def done() -> None:
+            with Archive(db) as archive:
+                archive.set_backfill_resume(key, resume or "")
+
+        return done
+
+    for page in client.pages(query, resume or None):
+        for row in page.captures:
+            try:
+                if warc_files is not None:
+                    yield client.fetch_range(row, warc_files, source=source)
+                else:
+                    assert replay is not None
+                    yield client.fetch_replay(row, replay, source=source)
+            except CdxError as error:  # this capture only: counted, the others go on
+                result.read.skipped[f"not fetched ({str(error).rsplit(': ', 1)[-1]})"] += 1
+        yield Checkpoint(store(page.resume))

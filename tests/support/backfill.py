@@ -1,0 +1,284 @@
+"""Test helpers of the backfill tests: WARC and WACZ files written with warcio, pywb as a real
+process on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from test_crawl_support import QuietHandler as Handler
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTTP response to write as a WARC record."""
+
+    url: str
+    body: bytes
+    date: str  # WARC-Date, e.g. 2020-05-02T10:00:00Z
+    content_type: str | None = HTML
+    status: int = 200
+    revisit_of: Page | None = None  # write a revisit record pointing at this page's payload
+
+
+def write_warc(path: Path, pages: Sequence[Page], *, version: str = "1.0") -> list[str]:
+    """Write ``pages`` as response (or revisit) records, each followed by a request record, with
+    a warcinfo record first; gzipped when ``path`` ends in .gz. Returns the record ids."""
+    ids = []
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=path.name.endswith(".gz"), warc_version=version)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "test"}))
+        for page in pages:
+            fields = [("Content-Type", page.content_type)] if page.content_type else []
+            http = StatusAndHeaders(f"{page.status} OK", fields, protocol="HTTP/1.1")
+            if page.revisit_of is not None:
+                origin = writer.create_warc_record(
+                    page.revisit_of.url,
+                    "response",
+                    payload=io.BytesIO(page.revisit_of.body),
+                    length=len(page.revisit_of.body),
+                    http_headers=StatusAndHeaders("200 OK", fields, protocol="HTTP/1.1"),
+                )
+                record = writer.create_revisit_record(
+                    page.url,
+                    origin.rec_headers.get_header("WARC-Payload-Digest"),
+                    page.revisit_of.url,
+                    page.revisit_of.date,
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": page.date},
+                )
+            else:
+                record = writer.create_warc_record(
+                    page.url,
+                    "response",
+                    payload=io.BytesIO(page.body),
+                    length=len(page.body),
+                    warc_headers_dict={"WARC-Date": page.date},
+                    http_headers=http,
+                )
+            writer.write_record(record)
+            request = writer.create_warc_record(
+                page.url,
+                "request",
+                http_headers=StatusAndHeaders(
+                    "GET / HTTP/1.1", [("Host", "x")], is_http_request=True
+                ),
+                warc_headers_dict={"WARC-Date": page.date},
+            )
+            writer.write_record(request)
+            ids.append(record.rec_headers.get_header("WARC-Record-ID"))
+    return ids
+
+
+def write_wacz(path: Path, warcs: Sequence[Path]) -> None:
+    """A minimal WACZ holding ``warcs`` under archive/ (stored, as WACZ writers do)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as wacz:
+        for warc in warcs:
+            wacz.write(warc, f"archive/{warc.name}")
+        wacz.writestr("datapackage.json", "{}")
+
+
+# -- pywb ------------------------------------------------------------------------------------
+
+PYWB_BIN = Path(os.environ.get("QIOSK_PYWB_BIN", Path(sys.prefix) / "pywb" / "bin"))
+
+
+def pywb_tool(name: str) -> str:
+    tool = PYWB_BIN / name
+    if not tool.is_file():
+        raise RuntimeError(f"{tool} is missing: run `make install` (it builds .venv/pywb)")
+    return str(tool)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_collection(
+    root: Path, name: str, files: Sequence[Path], *, unpack_wacz: bool = False
+) -> None:
+    """A pywb collection ``name`` under ``root`` holding ``files`` (WARC files, or WACZ files
+    with ``unpack_wacz``), indexed by ``wb-manager``."""
+    root.mkdir(parents=True, exist_ok=True)
+    tool = pywb_tool("wb-manager")
+    subprocess.run([tool, "init", name], cwd=root, check=True, capture_output=True)
+    unpack = ["--unpack-wacz"] if unpack_wacz else []
+    subprocess.run(
+        [tool, "add", *unpack, name, *map(str, files)], cwd=root, check=True, capture_output=True
+    )
+
+
+@contextmanager
+def running_pywb(root: Path, *, attempts: int = 3) -> Iterator[str]:
+    """pywb's ``wayback`` serving the collections under ``root`` on a free 127.0.0.1 port;
+    yields its base URL once it answers. A port taken between choosing and binding makes the
+    process exit; another port is tried."""
+    for _ in range(attempts):
+        port = free_port()
+        log = (root / f"wayback-{port}.log").open("wb")
+        process = subprocess.Popen(
+            [pywb_tool("wayback"), "-b", "127.0.0.1", "-p", str(port), "-t", "4"],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            if _wait_until_up(base, process):
+                yield base
+                return
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
+            log.close()
+    raise RuntimeError(f"pywb did not start: see {root}/wayback-*.log")
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes], deadline: float = 60) -> bool:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"pywb on {base} did not answer within {deadline} s")
+
+
+# -- an archive whose captures are mirror pages ------------------------------------------------
+
+SITE = "https://responsiblestatecraft.org"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A page stored in a test archive: its URL, the HTML captured and the capture time."""
+
+    url: str
+    body: bytes
+    fetched_at: str
+    title: str
+
+
+def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, list[Stored]]:
+    """An archive in ``folder`` holding the ``count`` oldest articles of a mirror, each captured
+    (a WARC record of the mirror's page, a capture, the gold record) a day after publication."""
+    from datetime import datetime, timedelta
+    from urllib.parse import urlsplit
+
+    from qiosk_scraper.archive import Archive
+    from qiosk_scraper.mirror import Site
+    from qiosk_scraper.warc import WarcWriter
+
+    site = Site(articles=max(count, 60), seed=seed)
+    records = sorted(site.gold(SITE).values(), key=lambda r: r["published"])[:count]
+    db = folder / "qiosk.db"
+    writer = WarcWriter(folder / "warc", "test", {"software": "tests"}, relative_to=folder)
+    stored = []
+    with Archive(db) as archive:
+        crawl_id = archive.start_crawl(SITE, {"delay": 0}, {"qiosk-scraper": "test"})
+        for record in records:
+            response = site.respond(urlsplit(record["url"]).path, SITE)
+            assert response.status == 200, record["url"]
+            when = (datetime.fromisoformat(record["published"]) + timedelta(days=1)).isoformat()
+            location = writer.write_exchange(
+                url=record["url"],
+                method="GET",
+                request_headers=[],
+                status=200,
+                response_headers=[("Content-Type", response.content_type)],
+                body=response.body,
+                fetched_at=datetime.fromisoformat(when),
+            )
+            capture_id = archive.add_capture(
+                crawl_id,
+                {
+                    "url": record["url"],
+                    "method": "GET",
+                    "status": 200,
+                    "fetched_at": when,
+                    "content_type": response.content_type,
+                    "payload_sha256": location.payload_sha256,
+                    "payload_length": location.payload_length,
+                    "warc_file": location.file,
+                    "warc_offset": location.offset,
+                    "warc_length": location.length,
+                },
+            )
+            archive.save_article(
+                record,
+                crawl_id=crawl_id,
+                capture_id=capture_id,
+                fetched_at=when,
+                post_id=record["url"].rstrip("/").rsplit("/", 1)[-1],
+                extractor_version="test",
+            )
+            stored.append(Stored(record["url"], response.body, when, record["title"]))
+        archive.finish_crawl(crawl_id, {"pages": len(records)}, "finished")
+    writer.close()
+    return db, stored
+
+
+# -- small local HTTP servers ------------------------------------------------------------------
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free 127.0.0.1 port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def range_server(folder: Path, *, ranges: bool = True) -> type[Handler]:
+    """Serves the files of ``folder``; with ``ranges``, a ``Range: bytes=a-b`` request gets
+    206 and those bytes (as a WARC store such as Common Crawl's does)."""
+
+    class Files(Handler):
+        def do_GET(self) -> None:
+            path = folder / self.path.lstrip("/")
+            if not path.is_file():
+                self.answer(404, {}, b"no such file")
+                return
+            data = path.read_bytes()
+            wanted = self.headers.get("Range", "")
+            if ranges and wanted.startswith("bytes="):
+                first, _, last = wanted.removeprefix("bytes=").partition("-")
+                self.answer(
+                    206,
+                    {"Content-Range": f"bytes {first}-{last}/{len(data)}"},
+                    data[int(first) : int(last) + 1],
+                )
+            else:
+                self.answer(200, {}, data)
+
+    return Files
