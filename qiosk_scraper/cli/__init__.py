@@ -1,107 +1,23 @@
-"""The ``qiosk`` command line: thin click commands; the logic lives in the package's modules."""
+"""The ``qiosk`` command line: thin click commands; the logic lives in the package's modules.
+
+Each command is a module of this package that registers itself on the group
+(:func:`qiosk_scraper.cli.base.main`) when imported here.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from qiosk_scraper.cli.base import main
 
-import click
-
-from qiosk_scraper import __version__
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Qiosk(click.Group):
-    """The command group. A file or database the machine refuses (a path under a file, a full
-    disk, no permission, a damaged SQLite file) ends any command with one line naming it, not a
-    traceback; the exception types are only caught, the SQLite work stays in ``archive``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["qiosk_args"] = list(args)  # for the message: which --db was given
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except OSError as error:
-            if error.filename is None:
-                raise
-            raise click.ClickException(f"{error.filename}: {error.strerror or error}") from error
-        except sqlite3.DatabaseError as error:
-            raise click.ClickException(
-                f"{_database(ctx)}: damaged or not a SQLite database ({error})"
-            ) from error
-
-
-def _database(ctx: click.Context) -> str:
-    """The ``--db`` the command was given (its default otherwise)."""
-    args = ctx.meta.get("qiosk_args", [])
-    for index, arg in enumerate(args):
-        if arg == "--db" and index + 1 < len(args):
-            return str(args[index + 1])
-        if arg.startswith("--db="):
-            return arg.removeprefix("--db=")
-    from qiosk_scraper.crawl import DEFAULT_DB
-
-    return DEFAULT_DB
-
-
-def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Option callback: an absolute http(s) URL, or a usage error saying so."""
-    from qiosk_scraper.guard import check_http_url
-
-    if value is None:
-        return None
-    try:
-        return check_http_url(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx, param) from error
-
-
-@contextmanager
-def command_errors(*errors: type[Exception]) -> Iterator[None]:
-    """The failures a command expects (``errors``) end it in their one-line message."""
-    try:
-        yield
-    except errors as error:
-        raise click.ClickException(str(error)) from error
-
-
-def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
-    """``--db``: the archive a command works on, with the default and path type they share
-    (``crawl``'s stays text, as the spider argument it passes on)."""
-    from qiosk_scraper.crawl import DEFAULT_DB
-
-    return click.option(
-        "--db",
-        default=DEFAULT_DB,
-        show_default=True,
-        type=click.Path(dir_okay=False, exists=exists, path_type=Path),
-        help=help,
-    )
-
-
-@click.group(cls=Qiosk, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="qiosk")
-def main() -> None:
-    """Archive Responsible Statecraft into a citable SQLite archive.
-
-    Example: qiosk mirror serve --port 8765
-    """
-
+__all__ = ["main"]
 
 # Command registration: one line per command module (keep this block sorted).
-from qiosk_scraper.cli import backfill as _backfill  # noqa: E402, F401
-from qiosk_scraper.cli import coverage as _coverage  # noqa: E402, F401
-from qiosk_scraper.cli import crawl as _crawl  # noqa: E402, F401
-from qiosk_scraper.cli import demo as _demo  # noqa: E402, F401
-from qiosk_scraper.cli import extract as _extract  # noqa: E402, F401
-from qiosk_scraper.cli import imports as _imports  # noqa: E402, F401
-from qiosk_scraper.cli import mirror as _mirror  # noqa: E402, F401
-from qiosk_scraper.cli import reextract as _reextract  # noqa: E402, F401
-from qiosk_scraper.cli import serve as _serve  # noqa: E402, F401
-from qiosk_scraper.cli import snapshot as _snapshot  # noqa: E402, F401
+from qiosk_scraper.cli import backfill as _backfill  # noqa: F401
+from qiosk_scraper.cli import coverage as _coverage  # noqa: F401
+from qiosk_scraper.cli import crawl as _crawl  # noqa: F401
+from qiosk_scraper.cli import demo as _demo  # noqa: F401
+from qiosk_scraper.cli import extract as _extract  # noqa: F401
+from qiosk_scraper.cli import imports as _imports  # noqa: F401
+from qiosk_scraper.cli import mirror as _mirror  # noqa: F401
+from qiosk_scraper.cli import reextract as _reextract  # noqa: F401
+from qiosk_scraper.cli import serve as _serve  # noqa: F401
+from qiosk_scraper.cli import snapshot as _snapshot  # noqa: F401

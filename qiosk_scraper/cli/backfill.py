@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from qiosk_scraper.cli import command_errors, db_option, http_url, main
+from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
 from qiosk_scraper.cli.imports import DEFAULT_SITE
 
 

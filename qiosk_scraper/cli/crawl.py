@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import command_errors, http_url, main
+from qiosk_scraper.cli.base import command_errors, http_url, main
 from qiosk_scraper.crawl import (
     DEFAULT_DB,
     DEFAULT_SITE,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import command_errors, main
+from qiosk_scraper.cli.base import command_errors, main
 from qiosk_scraper.demo import DemoError, DemoPlan, run_demo
 
 

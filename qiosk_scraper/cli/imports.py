@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import command_errors, db_option, http_url, main
+from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
 
 DEFAULT_SITE = "https://responsiblestatecraft.org"
 

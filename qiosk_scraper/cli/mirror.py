@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import http_url, main
+from qiosk_scraper.cli.base import http_url, main
 from qiosk_scraper.mirror import (
     KINDS,
     FaultPlan,

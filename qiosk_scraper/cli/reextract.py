@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.archive import Archive, ArchiveError
-from qiosk_scraper.cli import command_errors, db_option, main
+from qiosk_scraper.cli.base import command_errors, db_option, main
 from qiosk_scraper.locks import ArchiveBusy
 from qiosk_scraper.reextract import reextract
 

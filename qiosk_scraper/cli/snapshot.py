@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli import command_errors, db_option, main
+from qiosk_scraper.cli.base import command_errors, db_option, main
 from qiosk_scraper.snapshot import SnapshotError, export_snapshot, parse_fingerprint, verify
 
 
