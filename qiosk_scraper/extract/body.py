@@ -11,6 +11,7 @@ boilerplate block of the outlet is dropped.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
 from qiosk_scraper.article import Image, Link
-from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
+from qiosk_scraper.extract.credits import is_lead_credit_line, split_caption, split_credit, unwrap
 from qiosk_scraper.extract.dom import Elements, absolute, collapse, has_class, image_src, text_of
 
 # Boilerplate of the outlet's templates (outlet-anatomy.md section 5), compared case-blind
@@ -46,6 +47,12 @@ BOILERPLATE = frozenset(
     )
 )
 _BOILERPLATE_PREFIXES = ("subscribe now to our weekly round-up",)
+# Promo lines inside a body ("ALSO READ: <linked headline>"): links to other stories, not text
+_PROMO = re.compile(
+    r"^(?:also\s+read|read\s+(?:more|also|next)|related(?:\s+(?:story|stories|articles?))?"
+    r"|see\s+(?:also|more)|more\s+(?:from|on)\s+[^:]{1,40}|recommended|don'?t\s+miss)\s*:\s*\S",
+    re.I,
+)
 
 _NOISE = Elements(
     "|".join(
@@ -68,6 +75,9 @@ _IMAGES = Elements(".//img")
 _CAPTION = Elements(f".//small[{has_class('media-caption')}]")
 _PHOTO_CREDIT = Elements(f".//small[{has_class('media-photo-credit')}]")
 _IMAGE_SMALLS = Elements(f".//small[{has_class('image-media')}]")
+# generic captions and credits of a figure: figcaption, [class*=caption], .credit, .photo-credit
+_CREDITS = Elements(".//*[contains(@class, 'credit')][not(self::small)]")
+_CAPTIONS = Elements(".//figcaption|.//*[contains(@class, 'caption')][not(self::small)]")
 
 _BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", "div", "row"})
 
@@ -111,6 +121,11 @@ def is_boilerplate(block: str, extra: Iterable[str] = ()) -> bool:
     return any(folded == e.casefold() for e in extra)
 
 
+def is_promo(block: str) -> bool:
+    """True for a promo line ("ALSO READ: ...", "Related: ...") inside a body."""
+    return _PROMO.match(block) is not None
+
+
 def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
     """The nearest block around an in-body image (its ``p.shortcode-media`` or figure)."""
     for ancestor in img.iterancestors():
@@ -122,33 +137,44 @@ def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
     return parent if parent is not None else stop
 
 
+def _is_figure(holder: etree._Element) -> bool:
+    """A holder that is only an image with its caption (``figure``, ``div.wp-caption``)."""
+    return holder.tag == "figure" or "caption" in (holder.get("class") or "")
+
+
 def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
-    """Caption and credit of an in-body image from its ``small.image-media`` elements."""
+    """Caption and credit of an in-body image: the CMS's ``small.image-media`` elements, else
+    a figure's credit element (``.credit``, ``.photo-credit``) and caption (``figcaption``,
+    ``[class*=caption]``), split by :func:`split_caption` when no credit element says it."""
     captions = [text_of(e) for e in _CAPTION(holder)]
     credits = [text_of(e) for e in _PHOTO_CREDIT(holder)]
     caption_text = " ".join(c for c in captions if c) or None
     credit_text = " ".join(c for c in credits if c) or None
+    if caption_text or credit_text or not _is_figure(holder):
+        if credit_text is None:
+            return split_credit(caption_text)
+        return caption_text, unwrap(credit_text)
+    credit_text = next((t for t in map(text_of, _CREDITS(holder)) if t), None)
+    caption_text = next((t for t in map(text_of, _CAPTIONS(holder)) if t), None)
     if credit_text is None:
-        return split_credit(caption_text)
-    return caption_text, _unwrap(credit_text)
-
-
-def _unwrap(credit: str) -> str:
-    """A credit given on its own loses the parentheses that wrap all of it."""
-    caption, inner = split_credit(credit)
-    return inner if caption is None and inner and credit.startswith("(") else credit
+        return split_caption(caption_text)
+    if caption_text:
+        caption_text = collapse(caption_text.replace(credit_text, "")) or None
+    return caption_text, unwrap(credit_text)
 
 
 def _take_images(container: etree._Element, base_url: str) -> list[Image]:
     """Record the in-body images and remove them with their captions and credits."""
     images = []
     for img in _IMAGES(container):
+        if not any(a is container for a in img.iterancestors()):  # in a figure already taken
+            continue
         src = absolute(base_url, image_src(img) or "")
         holder = _image_holder(img, container)
         if src and image_src(img):
             caption, credit = _caption_and_credit(holder)
             images.append(Image(src, img.get("alt") or "", caption, credit))
-        _drop(img)
+        _drop(holder if holder is not container and _is_figure(holder) else img)
     for small in _IMAGE_SMALLS(container):
         _drop(small)
     return images
@@ -186,10 +212,13 @@ def _take_lead_credit(container: etree._Element) -> str | None:
 def _strip_classes(container: etree._Element) -> None:
     """Drop class and id attributes: inside the chosen container every element left is body
     text, and trafilatura's class heuristics would throw out e.g. an embedded tweet
-    (``div.rm-embed``) or the ``div.body.js-expandable`` container itself."""
+    (``div.rm-embed``) or the ``div.body.js-expandable`` container itself; and figures left
+    (tweets, tables of the block editor) become plain blocks, which trafilatura keeps."""
     for element in container.iter(tag=etree.Element):
         element.attrib.pop("class", "")
         element.attrib.pop("id", "")
+        if element.tag == "figure":  # an embed or table block, its image already taken
+            element.tag = "div"
 
 
 def _absolutize(container: etree._Element, base_url: str) -> None:
@@ -269,7 +298,7 @@ def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Bo
             return
         if is_lead_credit_line(block):
             body.lead_credit = body.lead_credit or block
-        elif not is_boilerplate(block, extra):
+        elif not is_boilerplate(block, extra) and not is_promo(block):
             body.add(block, list(pending))
         pending.clear()
 

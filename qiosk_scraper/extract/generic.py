@@ -1,0 +1,99 @@
+"""The generic layer: conventions of news pages on any CMS, tried after the outlet's own layers
+(the RebelMouse layer in :mod:`markup`, the WordPress layer in :mod:`wordpress`) and before
+trafilatura's metadata.
+
+Each helper reads one field and returns a typed value or None.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from lxml.html import HtmlElement
+
+from qiosk_scraper.article import Author
+from qiosk_scraper.extract.dom import Elements, collapse, text_of
+
+_WORD = re.compile(r"\w+")
+_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]+", re.I)
+_AND = re.compile(r"\s*(?:,\s*and\s+|\s+and\s+|\s*&\s*|\s*,\s*|\s*;\s*)\s*", re.I)
+_TRUNCATED = ("...", "…")
+# h1 elements of the page that are not site chrome
+_HEADLINES = Elements(
+    "//h1[not(ancestor::header[not(ancestor::article)]) and not(ancestor::nav)"
+    " and not(ancestor::footer) and not(ancestor::aside)]"
+)
+_BYLINE_NAMES = Elements(
+    "//a[@rel='author']|//*[@itemprop='author']//*[@itemprop='name']"
+    "|//*[contains(@class, 'byline')]//a[contains(@href, '/author')]"
+)
+
+
+def split_names(text: str | None) -> list[str]:
+    """Author names of one byline string: "A and B", "A, B and C", "A & B", "By A; B"."""
+    text = _BY.sub("", collapse(text))
+    if not text:
+        return []
+    names = [collapse(n) for n in _AND.split(text)]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def split_authors(authors: list[Author]) -> list[Author]:
+    """Authors with every "A and B" name split in two (the URL kept only on a lone name)."""
+    out: list[Author] = []
+    for author in authors:
+        names = split_names(author.name)
+        if len(names) == 1:
+            out.append(Author(names[0], author.url))
+        else:
+            out.extend(Author(name) for name in names)
+    return list(dict.fromkeys(out))
+
+
+def is_truncated(title: str | None) -> bool:
+    """True for a title cut short with an ellipsis (an og:title limited in length)."""
+    return bool(title) and title.rstrip().endswith(_TRUNCATED)  # type: ignore[union-attr]
+
+
+def _tokens(text: str) -> set[str]:
+    return {t.casefold() for t in _WORD.findall(text)}
+
+
+def _matches(visible: str, structured: str) -> bool:
+    """A visible headline and a structured title name the same story: one's words are mostly
+    the other's (a truncated title is compared on the words it kept)."""
+    seen, told = _tokens(visible), _tokens(structured.rstrip(". …"))
+    if not seen or not told:
+        return False
+    return len(seen & told) >= 0.6 * min(len(seen), len(told))
+
+
+def headline(tree: HtmlElement, structured: list[str]) -> str | None:
+    """The visible headline: the h1 that names the story the structured titles name; without
+    structured titles, the page's only h1."""
+    texts = [t for t in (text_of(h) for h in _HEADLINES(tree)) if t]
+    if not structured:
+        return texts[0] if len(texts) == 1 else None
+    return next((t for t in texts if any(_matches(t, s) for s in structured)), None)
+
+
+def byline(tree: HtmlElement) -> list[Author]:
+    """Author links marked as such (``rel=author``, microdata, a byline's author links)."""
+    names = [text_of(e) for e in _BYLINE_NAMES(tree)]
+    return [Author(n) for n in dict.fromkeys(n for n in names if n and len(n) < 80)]
+
+
+_SIZE_PARAMS = frozenset({"width", "height", "w", "h", "quality", "q", "coordinates", "crop",
+                          "resize", "fit", "format", "auto", "dpr", "size"})  # fmt: skip
+
+
+def same_asset(one: str, other: str) -> bool:
+    """True when two image URLs are one asset in other crops or sizes: the same path (any
+    host), and the same query once the size and crop parameters are left out."""
+    a, b = urlsplit(one), urlsplit(other)
+    if a.path.rstrip("/") != b.path.rstrip("/"):
+        return False
+    keep_a = {k: v for k, v in parse_qsl(a.query) if k.lower() not in _SIZE_PARAMS}
+    keep_b = {k: v for k, v in parse_qsl(b.query) if k.lower() not in _SIZE_PARAMS}
+    return keep_a == keep_b
