@@ -126,6 +126,9 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
     if not title:
         raise NotAnArticle("no title")
     body.drop(title)  # the headline is a field of its own, not a body block
+    subtitle = _subtitle(page)
+    if subtitle and page.provenance["body"] == "trafilatura":
+        _drop_dek(page, body, subtitle)
     if count_words(body.text) == 0:
         raise NotAnArticle("no body text")
     published = _published(page)
@@ -134,7 +137,7 @@ def extract_article(html: str | bytes, url: str, fetched_at: datetime) -> Articl
     article = Article(
         url=_url(page),
         title=title,
-        subtitle=_subtitle(page),
+        subtitle=subtitle,
         article_type=_article_type(page),
         section=_section(page),
         tags=_tags(page),
@@ -178,6 +181,13 @@ def _body(page: _Page) -> Body:
     page.trafilatura = document
     page.provenance["body"] = "trafilatura"
     return body
+
+
+def _drop_dek(page: _Page, body: Body, subtitle: str) -> None:
+    """A page's dek that trafilatura took for the first paragraph is not body text."""
+    lead = [block for block in body.blocks[:3] if block.casefold() == subtitle.casefold()]
+    if lead and generic.shown_as_dek(page.tree, lead[0]):
+        body.drop(lead[0])
 
 
 def _label(page: _Page) -> str | None:

@@ -79,6 +79,7 @@ _IMAGE_SMALLS = Elements(f".//small[{has_class('image-media')}]")
 _CREDITS = Elements(".//*[contains(@class, 'credit')][not(self::small)]")
 _CAPTIONS = Elements(".//figcaption|.//*[contains(@class, 'caption')][not(self::small)]")
 
+_WORD = re.compile(r"\w+")
 _BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", "div", "row"})
 
 
@@ -251,11 +252,14 @@ def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] =
 def _trafilatura(
     tree: etree._Element, *, fast: bool, url: str | None, metadata: dict[str, Any] | None
 ) -> Document | None:
-    """trafilatura's extraction; ``metadata``: extract it too, with these htmldate settings."""
+    """trafilatura's extraction; ``metadata``: extract it too, with these htmldate settings.
+    On a whole page (not fast) it favours precision: the page's teasers and widgets are the
+    usual surplus, and the record's body is cited."""
     result = trafilatura.bare_extraction(
         tree,
         url=url,
         fast=fast,
+        favor_precision=False,
         include_comments=False,
         include_tables=True,
         include_links=True,
@@ -277,7 +281,65 @@ def page_body(
     (it copies the tree), with its metadata as the fallback layer."""
     document = _trafilatura(tree, fast=False, url=url, metadata=date_params(fetched_at))
     body = blocks_from_xml(document.body if document is not None else None, extra)
-    return body, document
+    return _without_page_noise(body), document
+
+
+# Lines of a page's furniture that trafilatura may keep: a lone link or timestamp, a call to act,
+# a widget's heading
+_STRAY = re.compile(
+    r"^(?:https?://\S+|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?"
+    r"|(?:follow|subscribe|sign up|click here|like this story|share this|tell us what you think"
+    r"|order reprints|print article|have a tip)\b.{0,200})$",
+    re.I,
+)
+_FURNITURE = frozenset(
+    (
+        "don't miss", "don’t miss", "you may also like", "you might also like", "related",
+        "related articles", "related stories", "recommended", "advertisement", "comments",
+        "share", "tags", "thank you", "sorry!", "leave a reply", "leave a comment", "trending",
+    )
+)  # fmt: skip
+_LINK_RUN = 3  # this many link-only blocks in a row are a list of teasers
+
+
+def _is_stray(block: str) -> bool:
+    return _STRAY.match(block) is not None or block.casefold().rstrip(" .…:") in _FURNITURE
+
+
+def _link_only(block: str, links: list[Link]) -> bool:
+    """True when every word of ``block`` is the text of one of its links."""
+    words = len(_WORD.findall(block))
+    return bool(links) and words <= len(_WORD.findall(" ".join(k.text for k in links)))
+
+
+def _teaser_runs(flags: list[bool]) -> set[int]:
+    """Indexes of the blocks in lists of teasers: at least ``_LINK_RUN`` link-only blocks, each
+    within two blocks of the previous one (a headline link, then maybe its one-line dek)."""
+    linked = [i for i, flag in enumerate(flags) if flag]
+    groups: list[list[int]] = []
+    for index in linked:
+        if groups and index - groups[-1][-1] <= 2:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    dropped: set[int] = set()
+    for group in (g for g in groups if len(g) >= _LINK_RUN):
+        contiguous = group[-1] - group[0] + 1 == len(group)
+        trailing = group[-1] >= len(flags) - 2  # teasers closing the page, deks between
+        if contiguous or trailing:
+            dropped.update(range(group[0], len(flags) if trailing else group[-1] + 1))
+    return dropped
+
+
+def _without_page_noise(body: Body) -> Body:
+    """The body of a whole page without stray furniture lines and lists of teasers."""
+    flags = [_link_only(b, k) for b, k in zip(body.blocks, body.block_links, strict=True)]
+    teasers = _teaser_runs(flags)
+    cleaned = Body(images=body.images, lead_credit=body.lead_credit)
+    for index, (block, links) in enumerate(zip(body.blocks, body.block_links, strict=True)):
+        if index not in teasers and not _is_stray(block):
+            cleaned.add(block, links)
+    return cleaned
 
 
 def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Body:

@@ -97,3 +97,16 @@ def same_asset(one: str, other: str) -> bool:
     keep_a = {k: v for k, v in parse_qsl(a.query) if k.lower() not in _SIZE_PARAMS}
     keep_b = {k: v for k, v in parse_qsl(b.query) if k.lower() not in _SIZE_PARAMS}
     return keep_a == keep_b
+
+
+_DEK_CLASSES = ("dek", "deck", "subhead", "sub-head", "subline", "standfirst", "summary",
+                "subtitle", "excerpt", "teaser")  # fmt: skip
+_DEKS = Elements(
+    "//h2|//h3|//h4|" + "|".join(f"//*[contains(@class, '{name}')]" for name in _DEK_CLASSES)
+)
+
+
+def shown_as_dek(tree: HtmlElement, text: str) -> bool:
+    """True when the page shows ``text`` as a dek: a heading or an element whose class names a
+    dek (``sub-head``, ``standfirst`` ...), not a paragraph of the story."""
+    return any(text_of(element) == text for element in _DEKS(tree))
