@@ -178,6 +178,7 @@ def _body(page: _Page) -> Body:
             page.provenance["body"] = f"{layer}+trafilatura"
             return container_body(container, page.url, extra)
     body, document = page_body(page.tree, page.url, page.fetched_at, extra)
+    body.images = generic.figures(page.tree, page.url)
     page.trafilatura = document
     page.provenance["body"] = "trafilatura"
     return body
@@ -250,7 +251,9 @@ def _title(page: _Page) -> str | None:
         ("json-ld", lambda: whole(page.ld.headline if page.ld else None)),
         ("microdata", lambda: whole(page.micro.headline if page.micro else None)),
         ("meta", lambda: whole(page.meta.get("og:title"))),
-        ("trafilatura", lambda: _fallback_field(page, "title")),
+        ("trafilatura", lambda: whole(_fallback_field(page, "title"))),
+        ("generic", lambda: generic.document_title(page.tree)),
+        ("meta", lambda: page.meta.get("og:title")),  # cut short, but better than no record
     )
 
 
@@ -428,38 +431,42 @@ def _hero(page: _Page) -> tuple[str, etree._Element | None, tuple[str | None, st
 
 
 def _images(page: _Page, body: Body) -> list[Image]:
-    """The lead image (hero markup, else og:image / JSON-LD image unless it is another crop
-    of an in-body image) and the in-body images."""
+    """The lead image (hero markup, else og:image / JSON-LD image, as the page's own copy when
+    it is another crop of an image the page shows) and the in-body images."""
     layer, hero, (caption, credit) = _hero(page)
     if caption is None and credit is None:
         caption, credit = split_credit(body.lead_credit)
-    lead: Image | None = None
+    images = list(body.images)
+    if images:
+        page.provenance["images"] = _shown_images_layer(page)
     src = image_src(hero) if hero is not None else None
     src = absolute(page.url, src) if src else None
     if hero is not None and src:
-        lead = Image(src, hero.get("alt") or "", caption, credit, lead=True)
         page.provenance["images"] = layer
-    else:
-        fallback = page.pick(
-            "images",
-            ("meta", lambda: _unseen(page.meta.get("og:image"), page, body)),
-            ("json-ld", lambda: _unseen(page.ld.image if page.ld else None, page, body)),
-            ("microdata", lambda: _unseen(page.micro.image if page.micro else None, page, body)),
-        )
-        if fallback:  # the hero, when marked up without a usable source, still gives its alt
-            alt = hero.get("alt") or "" if hero is not None else ""
-            lead = Image(fallback, alt, caption, credit, lead=True)
-    if body.images:
-        page.provenance.setdefault("images", page.provenance["body"].split("+")[0])
-    return ([lead] if lead else []) + body.images
+        return [Image(src, hero.get("alt") or "", caption, credit, lead=True), *images]
+    fallback = page.pick(
+        "images",
+        ("meta", lambda: page.meta.get("og:image")),
+        ("json-ld", lambda: page.ld.image if page.ld else None),
+        ("microdata", lambda: page.micro.image if page.micro else None),
+    )
+    fallback = absolute(page.url, fallback) if fallback else None
+    if not fallback:
+        return images
+    shown = next((i for i in images if same_asset(fallback, i.url)), None)
+    if shown is not None:  # another crop of a shown image: that image, caption and all
+        page.provenance["images"] = _shown_images_layer(page)
+        images.remove(shown)
+        return [Image(shown.url, shown.alt, shown.caption, shown.credit, lead=True), *images]
+    # the hero, when marked up without a usable source, still gives its alt
+    alt = hero.get("alt") or "" if hero is not None else ""
+    return [Image(fallback, alt, caption, credit, lead=True), *images]
 
 
-def _unseen(url: str | None, page: _Page, body: Body) -> str | None:
-    """``url`` made absolute, None when it is (a crop of) an image the body already shows."""
-    resolved = absolute(page.url, url) if url else None
-    if resolved and any(same_asset(resolved, image.url) for image in body.images):
-        return None
-    return resolved
+def _shown_images_layer(page: _Page) -> str:
+    """The layer the in-body images came from: the body's CMS layer, else the generic one."""
+    layer = page.provenance["body"].split("+")[0]
+    return "generic" if layer == "trafilatura" else layer
 
 
 def _trafilatura_metadata(tree: HtmlElement, url: str, fetched_at: datetime) -> Document | None:

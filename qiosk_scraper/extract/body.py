@@ -24,7 +24,13 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
 from qiosk_scraper.article import Image, Link
-from qiosk_scraper.extract.credits import is_lead_credit_line, split_caption, split_credit, unwrap
+from qiosk_scraper.extract.credits import (
+    is_lead_credit_line,
+    split_caption,
+    split_credit,
+    strip_label,
+    unwrap,
+)
 from qiosk_scraper.extract.dom import Elements, absolute, collapse, has_class, image_src, text_of
 
 # Boilerplate of the outlet's templates (outlet-anatomy.md section 5), compared case-blind
@@ -138,12 +144,12 @@ def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
     return parent if parent is not None else stop
 
 
-def _is_figure(holder: etree._Element) -> bool:
+def is_figure(holder: etree._Element) -> bool:
     """A holder that is only an image with its caption (``figure``, ``div.wp-caption``)."""
     return holder.tag == "figure" or "caption" in (holder.get("class") or "")
 
 
-def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
+def caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
     """Caption and credit of an in-body image: the CMS's ``small.image-media`` elements, else
     a figure's credit element (``.credit``, ``.photo-credit``) and caption (``figcaption``,
     ``[class*=caption]``), split by :func:`split_caption` when no credit element says it."""
@@ -151,7 +157,7 @@ def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]
     credits = [text_of(e) for e in _PHOTO_CREDIT(holder)]
     caption_text = " ".join(c for c in captions if c) or None
     credit_text = " ".join(c for c in credits if c) or None
-    if caption_text or credit_text or not _is_figure(holder):
+    if caption_text or credit_text or not is_figure(holder):
         if credit_text is None:
             return split_credit(caption_text)
         return caption_text, unwrap(credit_text)
@@ -161,7 +167,7 @@ def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]
         return split_caption(caption_text)
     if caption_text:
         caption_text = collapse(caption_text.replace(credit_text, "")) or None
-    return caption_text, unwrap(credit_text)
+    return caption_text, strip_label(unwrap(credit_text))
 
 
 def _take_images(container: etree._Element, base_url: str) -> list[Image]:
@@ -173,9 +179,9 @@ def _take_images(container: etree._Element, base_url: str) -> list[Image]:
         src = absolute(base_url, image_src(img) or "")
         holder = _image_holder(img, container)
         if src and image_src(img):
-            caption, credit = _caption_and_credit(holder)
+            caption, credit = caption_and_credit(holder)
             images.append(Image(src, img.get("alt") or "", caption, credit))
-        _drop(holder if holder is not container and _is_figure(holder) else img)
+        _drop(holder if holder is not container and is_figure(holder) else img)
     for small in _IMAGE_SMALLS(container):
         _drop(small)
     return images

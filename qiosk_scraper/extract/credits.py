@@ -67,7 +67,8 @@ def is_credit_like(text: str) -> bool:
     return len(text) <= 140 and _CREDIT_SEGMENT.match(text.strip()) is not None
 
 
-def _credit_of(segment: str) -> str:
+def strip_label(segment: str) -> str:
+    """A credit without its "Photo:" / "Credit:" label."""
     return _LABEL.sub("", segment.strip()).rstrip(".").strip() or segment.strip()
 
 
@@ -82,10 +83,10 @@ def split_caption(text: str | None) -> tuple[str | None, str | None]:
         return split_credit(text)
     pieces = _SENTENCE_END.split(text)
     if len(pieces) == 1 and is_credit_like(text):
-        return None, _credit_of(text)
+        return None, strip_label(text)
     if len(pieces) > 1 and is_credit_like(pieces[-1]):
         caption = text[: len(text) - len(pieces[-1])].rstrip(" |–—").strip()
-        return caption or None, _credit_of(pieces[-1])
+        return caption or None, strip_label(pieces[-1])
     return text, None
 
 

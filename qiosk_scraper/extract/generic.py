@@ -12,8 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lxml.html import HtmlElement
 
-from qiosk_scraper.article import Author
-from qiosk_scraper.extract.dom import Elements, collapse, text_of
+from qiosk_scraper.article import Author, Image
+from qiosk_scraper.extract.body import caption_and_credit
+from qiosk_scraper.extract.dom import Elements, absolute, collapse, image_src, text_of
 
 _WORD = re.compile(r"\w+")
 _BY = re.compile(r"^\s*(?:written\s+)?by[:\s]+", re.I)
@@ -78,6 +79,17 @@ def headline(tree: HtmlElement, structured: list[str]) -> str | None:
     return next((t for t in texts if any(_matches(t, s) for s in structured)), None)
 
 
+_TITLE = Elements("//head/title")
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,60}$")
+
+
+def document_title(tree: HtmlElement) -> str | None:
+    """The document's ``<title>`` without a trailing " | Site name"."""
+    found = _TITLE(tree)
+    text = text_of(found[0]) if found else ""
+    return _SITE_SUFFIX.sub("", text) or None if not is_truncated(text) else None
+
+
 def byline(tree: HtmlElement) -> list[Author]:
     """Author links marked as such (``rel=author``, microdata, a byline's author links)."""
     names = [text_of(e) for e in _BYLINE_NAMES(tree)]
@@ -110,3 +122,34 @@ def shown_as_dek(tree: HtmlElement, text: str) -> bool:
     """True when the page shows ``text`` as a dek: a heading or an element whose class names a
     dek (``sub-head``, ``standfirst`` ...), not a paragraph of the story."""
     return any(text_of(element) == text for element in _DEKS(tree))
+
+
+_SCOPES = Elements("//*[@itemprop='articleBody']|//article|//main")
+_FIGURES = Elements(
+    ".//figure[.//img]"
+    "|.//*[contains(@class, 'caption')][count(.//img) = 1][not(ancestor::figure)][not(.//figure)]"
+)
+_OUT_OF_STORY = ("aside", "nav", "footer", "header")
+
+
+def story(tree: HtmlElement) -> HtmlElement | None:
+    """The element holding the story: of ``[itemprop=articleBody]``, ``article`` and ``main``,
+    the one with the most paragraphs."""
+    scopes = _SCOPES(tree)
+    return max(scopes, key=lambda e: sum(1 for _ in e.iter("p")), default=None)
+
+
+def figures(tree: HtmlElement, base_url: str) -> list[Image]:
+    """The story's captioned images (``figure > img + figcaption``, ``[class*=caption]``), with
+    caption and credit; an uncaptioned image is a teaser's or an icon, not the story's."""
+    scope = story(tree)
+    images: list[Image] = []
+    for holder in _FIGURES(scope) if scope is not None else []:
+        if any(a.tag in _OUT_OF_STORY for a in holder.iterancestors()):
+            continue
+        img = next(holder.iter("img"))
+        src = absolute(base_url, image_src(img) or "") if image_src(img) else None
+        caption, credit = caption_and_credit(holder)
+        if src and (caption or credit) and all(i.url != src for i in images):
+            images.append(Image(src, img.get("alt") or "", caption, credit))
+    return images
