@@ -95,6 +95,7 @@ def main() -> None:
 
 
 # Command registration: one line per command module (keep this block sorted).
+from qiosk_scraper.cli import checksite as _checksite  # noqa: E402, F401
 from qiosk_scraper.cli import coverage as _coverage  # noqa: E402, F401
 from qiosk_scraper.cli import crawl as _crawl  # noqa: E402, F401
 from qiosk_scraper.cli import demo as _demo  # noqa: E402, F401
