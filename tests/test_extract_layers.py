@@ -150,3 +150,18 @@ def test_runs_of_teaser_links_and_furniture_lines_leave_a_whole_page_body():
         "The story starts here and goes on for a while.",
         "The story goes on, with a link to a source.",
     ]
+
+
+def test_a_joint_byline_in_the_cms_markup_gives_two_authors():
+    page = (
+        '<html><head><meta property="og:type" content="article"></head><body>'
+        '<div class="widget post-partial"><article class="page-article" elid="1">'
+        '<h1 class="widget__headline h1"><a class="widget__headline-text">Cranes</a></h1>'
+        '<div class="social-author"><a class="social-author__name" href="/u/team">'
+        "Ann Lee and Bo Park</a></div>"
+        '<div class="body-description"><p>The cranes on the quay swung again.</p></div>'
+        "</article></div></body></html>"
+    )
+    article = extract_article(page, "https://x.org/cranes/", FETCHED)
+    assert article.authors == [Author("Ann Lee"), Author("Bo Park")]
+    assert article.provenance["authors"] == "markup"

@@ -317,10 +317,10 @@ def _tags(page: _Page) -> list[str]:
 
 def _authors(page: _Page) -> list[Author]:
     """Byline order from the markup, checked against JSON-LD (names only)."""
-    byline = page.rm(lambda p: markup.authors(p, page.url)) or []
+    byline = split_authors(page.rm(lambda p: markup.authors(p, page.url)) or [])
     layer = "markup"
     if not byline and page.wp is not None:
-        byline, layer = wordpress.authors(page.wp, page.url), "wordpress"
+        byline, layer = split_authors(wordpress.authors(page.wp, page.url)), "wordpress"
     structured = split_authors(page.ld.authors) if page.ld else []
     if byline and structured and [a.name for a in byline] != [a.name for a in structured]:
         page.warnings.append(
