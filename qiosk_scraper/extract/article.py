@@ -16,7 +16,7 @@ authors, visible tag links over keywords, the hero over ``og:image``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TypeVar
@@ -431,8 +431,7 @@ def _hero(page: _Page) -> tuple[str, etree._Element | None, tuple[str | None, st
 
 
 def _images(page: _Page, body: Body) -> list[Image]:
-    """The lead image (hero markup, else og:image / JSON-LD image, as the page's own copy when
-    it is another crop of an image the page shows) and the in-body images."""
+    """The lead image (the CMS's hero, else a structured image) and the in-body images."""
     layer, hero, (caption, credit) = _hero(page)
     if caption is None and credit is None:
         caption, credit = split_credit(body.lead_credit)
@@ -441,26 +440,31 @@ def _images(page: _Page, body: Body) -> list[Image]:
         page.provenance["images"] = _shown_images_layer(page)
     src = image_src(hero) if hero is not None else None
     src = absolute(page.url, src) if src else None
-    if hero is not None and src:
+    alt = hero.get("alt") or "" if hero is not None else ""
+    if src:
         page.provenance["images"] = layer
-        return [Image(src, hero.get("alt") or "", caption, credit, lead=True), *images]
-    fallback = page.pick(
+        return [Image(src, alt, caption, credit, lead=True), *images]
+    # a hero marked up without a usable source still gives its alt and credit
+    return _structured_lead(page, images, Image("", alt, caption, credit, lead=True))
+
+
+def _structured_lead(page: _Page, images: list[Image], lead: Image) -> list[Image]:
+    """og:image / JSON-LD / microdata image as the lead: the page's own copy of it (caption
+    and all) when it is another crop of an image the page shows."""
+    url = page.pick(
         "images",
         ("meta", lambda: page.meta.get("og:image")),
         ("json-ld", lambda: page.ld.image if page.ld else None),
         ("microdata", lambda: page.micro.image if page.micro else None),
     )
-    fallback = absolute(page.url, fallback) if fallback else None
-    if not fallback:
+    url = absolute(page.url, url) if url else None
+    if not url:
         return images
-    shown = next((i for i in images if same_asset(fallback, i.url)), None)
-    if shown is not None:  # another crop of a shown image: that image, caption and all
-        page.provenance["images"] = _shown_images_layer(page)
-        images.remove(shown)
-        return [Image(shown.url, shown.alt, shown.caption, shown.credit, lead=True), *images]
-    # the hero, when marked up without a usable source, still gives its alt
-    alt = hero.get("alt") or "" if hero is not None else ""
-    return [Image(fallback, alt, caption, credit, lead=True), *images]
+    shown = next((image for image in images if same_asset(url, image.url)), None)
+    if shown is None:
+        return [replace(lead, url=url), *images]
+    page.provenance["images"] = _shown_images_layer(page)
+    return [replace(shown, lead=True), *(image for image in images if image is not shown)]
 
 
 def _shown_images_layer(page: _Page) -> str:

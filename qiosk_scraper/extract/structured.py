@@ -227,33 +227,43 @@ def _item_value(element: HtmlElement) -> str | None:
     return _clean(element.text_content())
 
 
-def microdata(tree: HtmlElement) -> LinkedData | None:
-    """The first microdata item of an article type (``itemprop`` headline, dates, author,
-    image, keywords), or None."""
-    items = _ITEM(tree)
-    if not items:
-        return None
+def _item_props(item: HtmlElement) -> dict[str, list[HtmlElement]]:
+    """The elements of each ``itemprop`` name inside a microdata item."""
     props: dict[str, list[HtmlElement]] = {}
-    for element in _PROPS(items[0]):
+    for element in _PROPS(item):
         for name in (element.get("itemprop") or "").split():
             props.setdefault(name, []).append(element)
+    return props
 
-    def first(name: str) -> str | None:
-        return next((v for v in map(_item_value, props.get(name, [])) if v), None)
 
+def _item_authors(elements: list[HtmlElement]) -> list[Author]:
+    """``itemprop=author`` elements: the name of a nested Person, else the element's text."""
     authors = []
-    for element in props.get("author", []):
+    for element in elements:
         names = [e for e in _PROPS(element) if e.get("itemprop") == "name"]
         name = _item_value(names[0]) if names else _clean(element.text_content())
         if name:
             authors.append(Author(name))
+    return authors
+
+
+def microdata(tree: HtmlElement) -> LinkedData | None:
+    """The first microdata item of an article type, or None."""
+    items = _ITEM(tree)
+    if not items:
+        return None
+    props = _item_props(items[0])
+
+    def first(name: str) -> str | None:
+        return next((v for v in map(_item_value, props.get(name, [])) if v), None)
+
     return LinkedData(
         types=frozenset({(items[0].get("itemtype") or "").rsplit("/", 1)[-1]}),
         headline=first("headline"),
         description=first("description"),
         date_published=first("datePublished"),
         date_modified=first("dateModified"),
-        authors=authors,
+        authors=_item_authors(props.get("author", [])),
         image=first("image"),
         section=first("articleSection"),
         keywords=_ld_keywords(first("keywords")),
