@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import lxml.html
 import pytest
 
-from qiosk_scraper.article import Author, Link
+from qiosk_scraper.article import Author, Image, Link
 from qiosk_scraper.extract import extract_article
 from qiosk_scraper.extract.body import Body, _without_page_noise, is_promo
 from qiosk_scraper.extract.credits import split_caption
@@ -165,3 +165,22 @@ def test_a_joint_byline_in_the_cms_markup_gives_two_authors():
     article = extract_article(page, "https://x.org/cranes/", FETCHED)
     assert article.authors == [Author("Ann Lee"), Author("Bo Park")]
     assert article.provenance["authors"] == "markup"
+
+
+def test_a_split_post_without_ids_is_read_from_its_second_block():
+    page = (
+        '<html><head><meta property="og:type" content="article"></head><body>'
+        '<div class="post-head main-post-head"><div class="widget post-partial"><article>'
+        '<h1 class="widget__headline h1"><a class="widget__headline-text">Cranes</a></h1>'
+        "</article></div></div>"
+        '<div class="post-head post-body"><div class="widget post-partial"><article>'
+        '<picture><img class="rm-hero-media" src="/m/a.jpg?id=1" alt="Cranes"></picture>'
+        '<div class="photo-credit">The quay at dawn (Jo Doe/Reuters)</div>'
+        '<div class="body"><div class="body-description"><p>The cranes swung again.</p>'
+        "</div></div></article></div></div></body></html>"
+    )
+    article = extract_article(page, "https://x.org/cranes/", FETCHED)
+    assert article.body == "The cranes swung again."
+    assert article.images == [
+        Image("https://x.org/m/a.jpg?id=1", "Cranes", "The quay at dawn", "Jo Doe/Reuters", True)
+    ]

@@ -59,22 +59,28 @@ def main_post(tree: HtmlElement) -> HtmlElement | None:
 _COPIES = Elements("//article[@elid]")
 
 
+_POST_HEADS = Elements(f"//div[{has_class('post-head')}]")
+
+
+def _apart(one: HtmlElement, other: HtmlElement) -> bool:
+    """Neither element holds the other."""
+    return (
+        one is not other and one not in other.iterancestors() and other not in one.iterancestors()
+    )
+
+
 def main_posts(tree: HtmlElement) -> list[HtmlElement]:
-    """The main post, then the other copies of it on the page (same ``elid``), if any."""
+    """The main post, then the other copies of it on the page: the articles with its ``elid``,
+    else (a copy without ids) the other ``div.post-head`` blocks of a split layout."""
     main = main_post(tree)
     if main is None:
         return []
     elid = main.get("elid") or next(
         (a.get("elid") for a in main.iter("article") if a.get("elid")), None
     )
-    if not elid:
-        return [main]
-    copies = [
-        a
-        for a in _COPIES(tree)
-        if a.get("elid") == elid and a is not main and main not in a.iterancestors()
-        and a not in main.iterancestors() and a not in main.iter()
-    ]  # fmt: skip
+    copies = [a for a in _COPIES(tree) if elid and a.get("elid") == elid and _apart(a, main)]
+    if not copies:
+        copies = [head for head in _POST_HEADS(tree) if _apart(head, main)]
     return [main, *copies]
 
 
