@@ -47,6 +47,10 @@ CASES = [
     ("crawl --db new.db --site responsiblestatecraft.org", 2, "expected an http(s) URL"),
     ("crawl --db new.db --site ftp://responsiblestatecraft.org", 2, "expected an http(s) URL"),
     ("crawl --db new.db --site http://host:port/", 2, "is not a URL"),
+    # check-site
+    ("check-site responsiblestatecraft.org", 2, "expected an http(s) URL"),
+    ("check-site http://127.0.0.1:9 --delay 0", 1, "http://127.0.0.1:9/robots.txt: "),
+    ("check-site http://127.0.0.1:9 --sample 0", 2, "'--sample'"),
     # extract, listing, eval
     ("extract missing.html", 1, "cannot read missing.html"),
     ("extract page.html --url not-a-url", 2, "'not-a-url': expected an http(s) URL"),
@@ -58,6 +62,7 @@ CASES = [
     ("mirror build blocker/site", 1, "blocker/site: Not a directory"),
     ("mirror build out --base-url localhost:8765", 2, "expected an http(s) URL"),
     ("mirror build out --articles 5", 2, "at least 60"),
+    ("mirror build out --layout nope", 2, "'nope' is not one of"),
     ("mirror serve --port 70000", 2, "70000 is not in the range"),
     # snapshot
     ("snapshot export snap --db missing.db", 1, "missing.db: no such archive"),

@@ -12,6 +12,7 @@ __all__ = ["main"]
 
 # Command registration: one line per command module (keep this block sorted).
 from qiosk_scraper.cli import backfill as _backfill  # noqa: F401
+from qiosk_scraper.cli import checksite as _checksite  # noqa: F401
 from qiosk_scraper.cli import coverage as _coverage  # noqa: F401
 from qiosk_scraper.cli import crawl as _crawl  # noqa: F401
 from qiosk_scraper.cli import demo as _demo  # noqa: F401

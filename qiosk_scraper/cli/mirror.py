@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,11 +18,12 @@ from qiosk_scraper.mirror import (
     Site,
 )
 from qiosk_scraper.mirror.build import DEFAULT_BASE_URL, build
+from qiosk_scraper.mirror.layouts import ERAS, LAYOUT_NAMES
 
 
-def _site(articles: int, seed: int, edition: int) -> Site:
+def _site(articles: int, seed: int, edition: int, layout: str, era: str) -> Site:
     try:
-        return Site(articles=articles, seed=seed, edition=edition)
+        return Site(articles=articles, seed=seed, edition=edition, layout=layout, era=era)
     except MirrorError as exc:
         raise click.BadParameter(str(exc)) from exc
 
@@ -43,6 +45,25 @@ def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc), ctx, param) from exc
 
 
+def _layout_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--layout and --era, shared by serve and build."""
+    command = click.option(
+        "--era",
+        type=click.Choice(ERAS),
+        default="rebelmouse",
+        show_default=True,
+        help="wordpress: every article at its legacy date path in the WordPress-era template, "
+        "as an old capture shows it.",
+    )(command)
+    return click.option(
+        "--layout",
+        type=click.Choice(LAYOUT_NAMES),
+        default="single",
+        show_default=True,
+        help="The markup family of the article pages; mixed: one drawn per page from the seed.",
+    )(command)
+
+
 @mirror.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option(
@@ -55,6 +76,7 @@ def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--articles", default=120, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--edition", default=1, show_default=True, type=int, help="1 or a later state.")
+@_layout_options
 @click.option("--quiet", is_flag=True, help="No access log.")
 @click.option(
     "--faults",
@@ -66,14 +88,14 @@ def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -
     + ".",
 )
 def serve(
-    host: str, port: int, articles: int, seed: int, edition: int, quiet: bool,
-    faults: FaultSpec | None,
+    host: str, port: int, articles: int, seed: int, edition: int, layout: str, era: str,
+    quiet: bool, faults: FaultSpec | None,
 ) -> None:  # fmt: skip
     """Serve the mirror over HTTP until interrupted; with --faults, list the faulty URLs.
 
     Example: qiosk mirror serve --port 8765 --articles 20000 --edition 2
     """
-    site = _site(articles, seed, edition)
+    site = _site(articles, seed, edition, layout, era)
     plan = None
     if faults is not None:
         try:
@@ -103,11 +125,14 @@ def serve(
 @click.option("--articles", default=120, show_default=True, type=int)
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--edition", default=1, show_default=True, type=int)
-def build_command(out_dir: Path, base_url: str, articles: int, seed: int, edition: int) -> None:
+@_layout_options
+def build_command(
+    out_dir: Path, base_url: str, articles: int, seed: int, edition: int, layout: str, era: str
+) -> None:
     """Write the mirror as files, with gold/<slug>.json records.
 
-    Example: qiosk mirror build archive/mirror --base-url http://127.0.0.1:8765
+    Example: qiosk mirror build archive/mirror-split --layout split
     """
-    site = _site(articles, seed, edition)
+    site = _site(articles, seed, edition, layout, era)
     count = build(site, out_dir, base_url)
     click.echo(f"wrote {count} files to {out_dir}", err=True)

@@ -11,6 +11,7 @@ boilerplate block of the outlet is dropped.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,13 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
 from qiosk_scraper.article import Image, Link
-from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
+from qiosk_scraper.extract.credits import (
+    is_lead_credit_line,
+    split_caption,
+    split_credit,
+    strip_label,
+    unwrap,
+)
 from qiosk_scraper.extract.dom import Elements, absolute, collapse, has_class, image_src, text_of
 
 # Boilerplate of the outlet's templates (outlet-anatomy.md section 5), compared case-blind
@@ -46,6 +53,12 @@ BOILERPLATE = frozenset(
     )
 )
 _BOILERPLATE_PREFIXES = ("subscribe now to our weekly round-up",)
+# Promo lines inside a body ("ALSO READ: <linked headline>"): links to other stories, not text
+_PROMO = re.compile(
+    r"^(?:also\s+read|read\s+(?:more|also|next)|related(?:\s+(?:story|stories|articles?))?"
+    r"|see\s+(?:also|more)|more\s+(?:from|on)\s+[^:]{1,40}|recommended|don'?t\s+miss)\s*:\s*\S",
+    re.I,
+)
 
 _NOISE = Elements(
     "|".join(
@@ -68,7 +81,11 @@ _IMAGES = Elements(".//img")
 _CAPTION = Elements(f".//small[{has_class('media-caption')}]")
 _PHOTO_CREDIT = Elements(f".//small[{has_class('media-photo-credit')}]")
 _IMAGE_SMALLS = Elements(f".//small[{has_class('image-media')}]")
+# generic captions and credits of a figure: figcaption, [class*=caption], .credit, .photo-credit
+_CREDITS = Elements(".//*[contains(@class, 'credit')][not(self::small)]")
+_CAPTIONS = Elements(".//figcaption|.//*[contains(@class, 'caption')][not(self::small)]")
 
+_WORD = re.compile(r"\w+")
 _BLOCK_TAGS = frozenset({"p", "head", "item", "quote", "list", "table", "code", "div", "row"})
 
 
@@ -111,6 +128,11 @@ def is_boilerplate(block: str, extra: Iterable[str] = ()) -> bool:
     return any(folded == e.casefold() for e in extra)
 
 
+def is_promo(block: str) -> bool:
+    """True for a promo line ("ALSO READ: ...", "Related: ...") inside a body."""
+    return _PROMO.match(block) is not None
+
+
 def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
     """The nearest block around an in-body image (its ``p.shortcode-media`` or figure)."""
     for ancestor in img.iterancestors():
@@ -122,33 +144,44 @@ def _image_holder(img: etree._Element, stop: etree._Element) -> etree._Element:
     return parent if parent is not None else stop
 
 
-def _caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
-    """Caption and credit of an in-body image from its ``small.image-media`` elements."""
+def is_figure(holder: etree._Element) -> bool:
+    """A holder that is only an image with its caption (``figure``, ``div.wp-caption``)."""
+    return holder.tag == "figure" or "caption" in (holder.get("class") or "")
+
+
+def caption_and_credit(holder: etree._Element) -> tuple[str | None, str | None]:
+    """Caption and credit of an in-body image: the CMS's ``small.image-media`` elements, else
+    a figure's credit element (``.credit``, ``.photo-credit``) and caption (``figcaption``,
+    ``[class*=caption]``), split by :func:`split_caption` when no credit element says it."""
     captions = [text_of(e) for e in _CAPTION(holder)]
     credits = [text_of(e) for e in _PHOTO_CREDIT(holder)]
     caption_text = " ".join(c for c in captions if c) or None
     credit_text = " ".join(c for c in credits if c) or None
+    if caption_text or credit_text or not is_figure(holder):
+        if credit_text is None:
+            return split_credit(caption_text)
+        return caption_text, unwrap(credit_text)
+    credit_text = next((t for t in map(text_of, _CREDITS(holder)) if t), None)
+    caption_text = next((t for t in map(text_of, _CAPTIONS(holder)) if t), None)
     if credit_text is None:
-        return split_credit(caption_text)
-    return caption_text, _unwrap(credit_text)
-
-
-def _unwrap(credit: str) -> str:
-    """A credit given on its own loses the parentheses that wrap all of it."""
-    caption, inner = split_credit(credit)
-    return inner if caption is None and inner and credit.startswith("(") else credit
+        return split_caption(caption_text)
+    if caption_text:
+        caption_text = collapse(caption_text.replace(credit_text, "")) or None
+    return caption_text, strip_label(unwrap(credit_text))
 
 
 def _take_images(container: etree._Element, base_url: str) -> list[Image]:
     """Record the in-body images and remove them with their captions and credits."""
     images = []
     for img in _IMAGES(container):
+        if not any(a is container for a in img.iterancestors()):  # in a figure already taken
+            continue
         src = absolute(base_url, image_src(img) or "")
         holder = _image_holder(img, container)
         if src and image_src(img):
-            caption, credit = _caption_and_credit(holder)
+            caption, credit = caption_and_credit(holder)
             images.append(Image(src, img.get("alt") or "", caption, credit))
-        _drop(img)
+        _drop(holder if holder is not container and is_figure(holder) else img)
     for small in _IMAGE_SMALLS(container):
         _drop(small)
     return images
@@ -186,10 +219,13 @@ def _take_lead_credit(container: etree._Element) -> str | None:
 def _strip_classes(container: etree._Element) -> None:
     """Drop class and id attributes: inside the chosen container every element left is body
     text, and trafilatura's class heuristics would throw out e.g. an embedded tweet
-    (``div.rm-embed``) or the ``div.body.js-expandable`` container itself."""
+    (``div.rm-embed``) or the ``div.body.js-expandable`` container itself; and figures left
+    (tweets, tables of the block editor) become plain blocks, which trafilatura keeps."""
     for element in container.iter(tag=etree.Element):
         element.attrib.pop("class", "")
         element.attrib.pop("id", "")
+        if element.tag == "figure":  # an embed or table block, its image already taken
+            element.tag = "div"
 
 
 def _absolutize(container: etree._Element, base_url: str) -> None:
@@ -222,11 +258,14 @@ def container_body(container: HtmlElement, base_url: str, extra: Iterable[str] =
 def _trafilatura(
     tree: etree._Element, *, fast: bool, url: str | None, metadata: dict[str, Any] | None
 ) -> Document | None:
-    """trafilatura's extraction; ``metadata``: extract it too, with these htmldate settings."""
+    """trafilatura's extraction; ``metadata``: extract it too, with these htmldate settings.
+    On a whole page (not fast) it favours precision: the page's teasers and widgets are the
+    usual surplus, and the record's body is cited."""
     result = trafilatura.bare_extraction(
         tree,
         url=url,
         fast=fast,
+        favor_precision=False,
         include_comments=False,
         include_tables=True,
         include_links=True,
@@ -248,7 +287,65 @@ def page_body(
     (it copies the tree), with its metadata as the fallback layer."""
     document = _trafilatura(tree, fast=False, url=url, metadata=date_params(fetched_at))
     body = blocks_from_xml(document.body if document is not None else None, extra)
-    return body, document
+    return _without_page_noise(body), document
+
+
+# Lines of a page's furniture that trafilatura may keep: a lone link or timestamp, a call to act,
+# a widget's heading
+_STRAY = re.compile(
+    r"^(?:https?://\S+|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?"
+    r"|(?:follow|subscribe|sign up|click here|like this story|share this|tell us what you think"
+    r"|order reprints|print article|have a tip)\b.{0,200})$",
+    re.I,
+)
+_FURNITURE = frozenset(
+    (
+        "don't miss", "don’t miss", "you may also like", "you might also like", "related",
+        "related articles", "related stories", "recommended", "advertisement", "comments",
+        "share", "tags", "thank you", "sorry!", "leave a reply", "leave a comment", "trending",
+    )
+)  # fmt: skip
+_LINK_RUN = 3  # this many link-only blocks in a row are a list of teasers
+
+
+def _is_stray(block: str) -> bool:
+    return _STRAY.match(block) is not None or block.casefold().rstrip(" .…:") in _FURNITURE
+
+
+def _link_only(block: str, links: list[Link]) -> bool:
+    """True when every word of ``block`` is the text of one of its links."""
+    words = len(_WORD.findall(block))
+    return bool(links) and words <= len(_WORD.findall(" ".join(k.text for k in links)))
+
+
+def _teaser_runs(flags: list[bool]) -> set[int]:
+    """Indexes of the blocks in lists of teasers: at least ``_LINK_RUN`` link-only blocks, each
+    within two blocks of the previous one (a headline link, then maybe its one-line dek)."""
+    linked = [i for i, flag in enumerate(flags) if flag]
+    groups: list[list[int]] = []
+    for index in linked:
+        if groups and index - groups[-1][-1] <= 2:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    dropped: set[int] = set()
+    for group in (g for g in groups if len(g) >= _LINK_RUN):
+        contiguous = group[-1] - group[0] + 1 == len(group)
+        trailing = group[-1] >= len(flags) - 2  # teasers closing the page, deks between
+        if contiguous or trailing:
+            dropped.update(range(group[0], len(flags) if trailing else group[-1] + 1))
+    return dropped
+
+
+def _without_page_noise(body: Body) -> Body:
+    """The body of a whole page without stray furniture lines and lists of teasers."""
+    flags = [_link_only(b, k) for b, k in zip(body.blocks, body.block_links, strict=True)]
+    teasers = _teaser_runs(flags)
+    cleaned = Body(images=body.images, lead_credit=body.lead_credit)
+    for index, (block, links) in enumerate(zip(body.blocks, body.block_links, strict=True)):
+        if index not in teasers and not _is_stray(block):
+            cleaned.add(block, links)
+    return cleaned
 
 
 def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Body:
@@ -269,7 +366,7 @@ def blocks_from_xml(xml: etree._Element | None, extra: Iterable[str] = ()) -> Bo
             return
         if is_lead_credit_line(block):
             body.lead_credit = body.lead_credit or block
-        elif not is_boilerplate(block, extra):
+        elif not is_boilerplate(block, extra) and not is_promo(block):
             body.add(block, list(pending))
         pending.clear()
 

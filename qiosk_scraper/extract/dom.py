@@ -59,6 +59,11 @@ def text_of(element: etree._Element) -> str:
     return collapse("".join(cast(list[str], list(element.itertext()))))
 
 
+def first_text(found: list[HtmlElement]) -> str | None:
+    """The text of the first of ``found``, None when there is none or it is empty."""
+    return text_of(found[0]) or None if found else None
+
+
 def image_src(img: etree._Element) -> str | None:
     """An image's source, lazy-loading attributes included; data: URIs do not count."""
     for attribute in ("src", "data-src", "data-runner-src", "data-lazy-src"):

@@ -1,5 +1,8 @@
-"""The outlet's own markup (RebelMouse conventions, outlet-anatomy.md section 4), scoped to the
-page's main post so that teaser cards further down never leak into the record."""
+"""The RebelMouse layer: the outlet's own markup (RebelMouse conventions, outlet-anatomy.md
+sections 4 and 7), scoped to the page's main post so that teaser cards further down never leak
+into the record. The post may be rendered twice (the "split layout": a head copy with the
+headline and byline, a second copy with the hero and the body): :func:`main_posts` gives every
+copy, and the field helpers are tried on each in turn."""
 
 from __future__ import annotations
 
@@ -7,7 +10,16 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from qiosk_scraper.article import Author
-from qiosk_scraper.extract.dom import Elements, Strings, absolute, collapse, has_class, text_of
+from qiosk_scraper.extract.credits import split_caption, split_credit, unwrap
+from qiosk_scraper.extract.dom import (
+    Elements,
+    Strings,
+    absolute,
+    collapse,
+    first_text,
+    has_class,
+    text_of,
+)
 
 ARTICLE_TYPES = ("Analysis", "Reporting", "Opinion", "News")
 _HEADLINE = f"h1[{has_class('widget__headline')}]"
@@ -44,14 +56,40 @@ def main_post(tree: HtmlElement) -> HtmlElement | None:
     return posts[-1] if len(posts) > 1 and posts[0] in posts[-1].iterancestors() else posts[0]
 
 
+_COPIES = Elements("//article[@elid]")
+
+
+_POST_HEADS = Elements(f"//div[{has_class('post-head')}]")
+
+
+def _apart(one: HtmlElement, other: HtmlElement) -> bool:
+    """Neither element holds the other."""
+    return (
+        one is not other and one not in other.iterancestors() and other not in one.iterancestors()
+    )
+
+
+def main_posts(tree: HtmlElement) -> list[HtmlElement]:
+    """The main post, then the other copies of it on the page: the articles with its ``elid``,
+    else (a copy without ids) the other ``div.post-head`` blocks of a split layout."""
+    main = main_post(tree)
+    if main is None:
+        return []
+    elid = main.get("elid") or next(
+        (a.get("elid") for a in main.iter("article") if a.get("elid")), None
+    )
+    copies = [a for a in _COPIES(tree) if elid and a.get("elid") == elid and _apart(a, main)]
+    if not copies:
+        copies = [head for head in _POST_HEADS(tree) if _apart(head, main)]
+    return [main, *copies]
+
+
 def headline(post: HtmlElement) -> str | None:
-    found = _HEADLINES(post)
-    return text_of(found[0]) or None if found else None
+    return first_text(_HEADLINES(post))
 
 
 def dek(post: HtmlElement) -> str | None:
-    found = _DEK(post)
-    return text_of(found[0]) or None if found else None
+    return first_text(_DEK(post))
 
 
 def authors(post: HtmlElement, base_url: str) -> list[Author]:
@@ -102,11 +140,37 @@ def body_container(post: HtmlElement) -> HtmlElement | None:
     return found[0] if found else None
 
 
-def hero_image(post: HtmlElement) -> tuple[etree._Element | None, str | None]:
-    """The lead image element and its credit line (``.photo-credit``), if shown."""
+_HERO_HOLDER = Elements(
+    f"ancestor::*[{has_class('widget__image')} or {has_class('widget__head')} or self::figure][1]"
+)
+_HERO_SMALL_CAPTION = Elements(f".//small[{has_class('media-caption')}]")
+_HERO_SMALL_CREDIT = Elements(f".//small[{has_class('media-photo-credit')}]")
+_FIGCAPTION = Elements(".//figcaption")
+
+
+def hero_image(post: HtmlElement) -> etree._Element | None:
+    """The lead image element (``img.rm-hero-media``), if shown."""
     heroes = _HERO(post)
+    return heroes[0] if heroes else None
+
+
+def hero_credit(post: HtmlElement) -> tuple[str | None, str | None]:
+    """``(caption, credit)`` of the lead image: ``.photo-credit`` (the outlet's rule), the
+    hero's ``small.media-caption`` / ``small.media-photo-credit``, or its ``figcaption``."""
     credits = [text_of(e) for e in _PHOTO_CREDIT(post)]
-    return (heroes[0] if heroes else None), next((c for c in credits if c), None)
+    line = next((c for c in credits if c), None)
+    if line:
+        return split_credit(line)
+    hero = hero_image(post)
+    holders = _HERO_HOLDER(hero) if hero is not None else []
+    if not holders:
+        return None, None
+    credit = " ".join(t for t in map(text_of, _HERO_SMALL_CREDIT(holders[0])) if t)
+    caption = " ".join(t for t in map(text_of, _HERO_SMALL_CAPTION(holders[0])) if t)
+    if credit or caption:
+        return caption or None, unwrap(credit) or None
+    figcaption = next((t for t in map(text_of, _FIGCAPTION(holders[0])) if t), None)
+    return split_caption(figcaption)
 
 
 def is_listing(tree: HtmlElement) -> bool:
@@ -119,9 +183,13 @@ _WIDGETS = Elements(
     f"//*[{has_class('post-partial')} or {has_class('widget__headline')}"
     f" or {has_class('posts-custom')}][1]"
 )
+_OUTSIDE_BODY = f"[not(ancestor::*[{has_class('body-description')}])]"
 _TAGS = Elements(
     f".//*[{has_class('post-tags-primary')} or {has_class('tags')}]//a"
     f"|.//a[{has_class('tags-primary-link')}]"
+    f"|.//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')]{_OUTSIDE_BODY}"
+    "|.//*[contains(@class, 'tag') or contains(@class, 'topic')]//a[contains(@href, '/tag/')]"
+    + _OUTSIDE_BODY
 )
 
 

@@ -4,7 +4,10 @@
 Python API::
 
     from qiosk_scraper.mirror import Site, running_mirror
-    site = Site(articles=120, seed=1, edition=1)
+    site = Site(articles=120, seed=1, edition=1)   # layout="single", era="rebelmouse"
+    Site(layout="split")          # every article in one layout family (``layouts.FAMILIES``)
+    Site(layout="mixed")          # a family drawn per article from the seed
+    Site(era="wordpress")         # an old capture: every article at its date path, WordPress
     site.gold(base_url)          # {slug: record} in Article.to_record(extras=False) form
     site.listings_of(slug)       # section labels of the listings the article is on
     site.edge_cases()            # {edge case: [slugs]}
@@ -21,7 +24,19 @@ articles, the oldest few from the WordPress era (some rendered in place at their
 ``k - 1`` rounds of changes: three articles edited (body and modified), three new, one deleted
 (410), one moved to a new slug (301); bodies keep linking to edition-1 URLs, as real ones do.
 
-Markup (RebelMouse conventions, anatomy section 4) of an article page:
+Layout families (``layouts``, anatomy sections 4, 7, 8) change the markup and never the gold
+(except ``promo``'s embedded tweet, which is article text): ``split`` renders the post twice (a
+head copy with headline and byline in ``div.post-head.main-post-head``, a second copy with the
+hero, its ``div.photo-credit`` and the body in ``div.post-head.post-body``), JSON-LD in CDATA,
+keywords only in meta/JSON-LD, ``og:image`` another crop of the hero, promo lines and a tweet in
+the body; ``jsonld-cdata``/``-graph``/``-array`` (tags only as JSON-LD keywords), ``jsonld-none``;
+``tags-keywords``, ``tags-other`` (``a[rel=tag]`` under other class names); ``credit-photo``,
+``credit-small`` (``small.media-photo-credit``), ``credit-figcaption`` (hero and in-body images
+as ``figure > img + figcaption``), ``credit-line`` (only a "Top image credit:" line); ``og-crop``;
+``promo`` ("ALSO READ:" lines, not body text, and an embedded tweet). The WordPress era
+(:mod:`wordpress`) is described there.
+
+Markup of the default ``single`` family (RebelMouse conventions, anatomy section 4):
 
 - post: ``div.widget.post-partial[data-category] > article.page-article.post-<id>[elid]``;
   lead image ``div.widget__head picture > img.rm-hero-media`` (alt as written, may be empty or a

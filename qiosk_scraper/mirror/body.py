@@ -91,7 +91,7 @@ class Tweet:
 @dataclass(frozen=True)
 class Block:
     """One element of the body container. ``kind``: p, h2, h3, ul, ol, quote, tweet, table,
-    image, ad, empty, credit."""
+    image, ad, empty, credit, promo (an "ALSO READ:" line, not article text)."""
 
     kind: str
     inlines: tuple[Inline, ...] = ()
@@ -101,9 +101,10 @@ class Block:
     tweet: Tweet | None = None
     text: str = ""  # credit line text
 
-    def html(self, base: str) -> str:
+    def html(self, base: str, figcaption: bool = False) -> str:
+        """The element's HTML; ``figcaption``: an image as ``figure > img + figcaption``."""
         k = self.kind
-        if k == "p":
+        if k in ("p", "promo"):
             return f"<p>{inline_html(self.inlines, base)}</p>"
         if k in ("h2", "h3"):
             return f"<{k}>{inline_html(self.inlines, base)}</{k}>"
@@ -124,15 +125,15 @@ class Block:
                 f"{head}</tr></thead>\n<tbody>{body}</tbody></table>"
             )
         if k == "tweet":
-            t = self.tweet
-            assert t is not None
+            return f'<div class="rm-embed embed-media">{self.tweet_html(base)}</div>'
+        if k == "image" and figcaption:
+            im = self.image
+            assert im is not None
+            text = " ".join(t for t in (im.caption, im.credit) if t)
             return (
-                '<div class="rm-embed embed-media"><blockquote class="twitter-tweet" '
-                f'data-lang="en"><p lang="en" dir="ltr">{inline_html(t.text, base)}</p>'
-                f"&mdash; {esc(t.name)} (@{esc(t.handle)}) "
-                f'<a href="{attr(t.status_url)}">{esc(t.date)}</a></blockquote>\n'
-                '<script async src="https://platform.twitter.com/widgets.js" '
-                'charset="utf-8"></script></div>'
+                f'<figure class="image-figure"><img src="{attr(im.src)}" width="980" '
+                f'height="551" loading="lazy" alt="{attr(im.alt)}"/>'
+                f"<figcaption>{esc(text)}</figcaption></figure>"
             )
         if k == "image":
             im = self.image
@@ -161,6 +162,19 @@ class Block:
             return f"<p><em>{esc(self.text)}</em></p>"
         raise ValueError(f"unknown body block kind {k!r}")
 
+    def tweet_html(self, base: str) -> str:
+        """The embedded tweet as Twitter's embed code writes it."""
+        t = self.tweet
+        assert t is not None
+        return (
+            '<blockquote class="twitter-tweet" '
+            f'data-lang="en"><p lang="en" dir="ltr">{inline_html(t.text, base)}</p>'
+            f"&mdash; {esc(t.name)} (@{esc(t.handle)}) "
+            f'<a href="{attr(t.status_url)}">{esc(t.date)}</a></blockquote>\n'
+            '<script async src="https://platform.twitter.com/widgets.js" '
+            'charset="utf-8"></script>'
+        )
+
     def gold(self, base: str) -> list[tuple[str, list[tuple[str, str]]]]:
         """The gold blocks (text, links) this element contributes, in order."""
         k = self.kind
@@ -180,12 +194,12 @@ class Block:
                     [(t.status_url, collapse(t.date))],
                 ),
             ]
-        # image (caption and credit are not body), ad, empty paragraph, credit line
+        # image (caption and credit are not body), ad, empty paragraph, credit line, promo
         return []
 
 
-def render_body(blocks: tuple[Block, ...], base: str) -> str:
-    return "\n".join(b.html(base) for b in blocks)
+def render_body(blocks: tuple[Block, ...], base: str, figcaption: bool = False) -> str:
+    return "\n".join(b.html(base, figcaption) for b in blocks)
 
 
 def gold_body(blocks: tuple[Block, ...], base: str) -> tuple[str, list[tuple[str, str]]]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from qiosk_scraper.mirror import vocab
 from qiosk_scraper.mirror.body import split_credit
+from qiosk_scraper.mirror.layouts import FAMILIES, WORDPRESS, family_of
 from qiosk_scraper.mirror.vocab import Person
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -83,6 +84,7 @@ class Meta:
     body_version: int = 1
     first_path: str = ""  # the path of edition 1; other bodies keep linking to it
     features: set[str] = field(default_factory=set)
+    layout: str = "single"  # the layout family the page is rendered in (``layouts``)
 
     @property
     def sections(self) -> tuple[str, ...]:
@@ -233,10 +235,11 @@ class SiteShape:
     seed: int
     articles: int  # edition-1 article count
     now1: datetime
+    era: str = "rebelmouse"  # "wordpress": every edition-1 article is a WordPress-era post
 
     @property
     def legacy_count(self) -> int:
-        return max(4, self.articles // 30)
+        return self.articles if self.era == WORDPRESS else max(4, self.articles // 30)
 
     @property
     def spacing_minutes(self) -> int:
@@ -462,3 +465,23 @@ def make_meta(shape: SiteShape, index: int, new_after: datetime | None = None) -
 def legacy_date_path(published: datetime, long_slug: str) -> str:
     day: date = published.astimezone(NEW_YORK).date()
     return f"/{day:%Y/%m/%d}/{long_slug}/"
+
+
+def with_layout(meta: Meta, shape: SiteShape, layout: str) -> Meta:
+    """``meta`` rendered in its family: WordPress for the legacy posts of a WordPress-era site,
+    else ``layout`` (drawn per article under ``mixed``), the lead credit placed as the family
+    places it."""
+    legacy = 0 <= meta.index < shape.legacy_count
+    meta.layout = (
+        WORDPRESS
+        if shape.era == WORDPRESS and legacy
+        else family_of(layout, shape.seed, meta.index)
+    )
+    family = FAMILIES.get(meta.layout)
+    if family is None or family.credit == "model" or meta.lead is None:
+        return meta
+    if family.credit == "line":
+        meta.lead = replace(meta.lead, placement="body", prefix="Top image credit:")
+    else:
+        meta.lead = replace(meta.lead, placement="hero")
+    return meta

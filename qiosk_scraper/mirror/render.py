@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from qiosk_scraper.mirror import vocab
 from qiosk_scraper.mirror.body import attr, esc, inline_text, render_body
+from qiosk_scraper.mirror.layouts import FAMILIES, WORDPRESS, Layout
 from qiosk_scraper.mirror.model import NEW_YORK, Meta
 
 if TYPE_CHECKING:
@@ -160,17 +161,35 @@ def label_html(meta: Meta, extra_class: str = "") -> str:
     )
 
 
-def _hero(meta: Meta, base: str) -> str:
+def _hero(meta: Meta, base: str, family: Layout = FAMILIES["single"]) -> str:
+    """The lead image and, when it sits by the image, its credit in the family's markup."""
     lead = meta.lead
     if lead is None:
         return ""
     small = lead.src.replace("width=1200&height=800", "width=600&height=400")
     credit = ""
-    if lead.placement == "hero" and lead.credit_text:
-        credit = f'\n<div class="photo-credit">{esc(lead.credit_text)}</div>'
+    text = lead.credit_text if lead.placement == "hero" else None
+    if text and family.credit == "small":
+        credit = (
+            f'\n<small class="image-media media-caption">{esc(lead.caption or "")}</small>'
+            f'<small class="image-media media-photo-credit">{esc(lead.credit or "")}</small>'
+        )
+    elif text and family.credit != "figcaption":
+        credit = f'\n<div class="photo-credit">{esc(text)}</div>'
+    picture = f'<picture><source media="(min-width: 768px)" srcset="{attr(base + lead.src)}"/><source media="(max-width: 767px)" srcset="{attr(base + small)}"/><img class="rm-hero-media" src="{attr(lead.src)}" alt="{attr(lead.alt)}" width="1200" height="800" fetchpriority="high"/></picture>'
+    if family.credit == "figcaption":
+        caption = f"<figcaption>{esc(text)}</figcaption>" if text else ""
+        return f"""<div class="widget__head"><figure class="widget__image">
+{picture}{caption}
+</figure></div>"""
     return f"""<div class="widget__head"><div class="widget__image">
-<picture><source media="(min-width: 768px)" srcset="{attr(base + lead.src)}"/><source media="(max-width: 767px)" srcset="{attr(base + small)}"/><img class="rm-hero-media" src="{attr(lead.src)}" alt="{attr(lead.alt)}" width="1200" height="800" fetchpriority="high"/></picture>{credit}
+{picture}{credit}
 </div></div>"""
+
+
+def og_crop(src: str) -> str:
+    """Another crop of the same media-library asset (same id, other size and coordinates)."""
+    return src.replace("width=1200&height=800", "width=1245&height=700&coordinates=0%2C62%2C0%2C63")
 
 
 def _byline(meta: Meta, now: datetime) -> str:
@@ -211,9 +230,15 @@ def _shares(meta: Meta, url: str) -> str:
     )
 
 
-def _tags_html(meta: Meta) -> str:
-    if not meta.tags:
+def _tags_html(meta: Meta, family: Layout = FAMILIES["single"]) -> str:
+    if not meta.tags or family.tags in ("keywords", "jsonld"):
         return ""
+    if family.tags == "other":
+        items = "".join(
+            f'<li><a class="tag-link" rel="tag" href="/tag/{vocab.tag_slug(t)}/">{esc(t)}</a></li>'
+            for t in meta.tags
+        )
+        return f'<div class="post-topics"><span class="post-topics__title">Topics</span><ul class="topic-list">{items}</ul></div>'
     links = "".join(
         f'<a class="tags-primary-link" href="/tag/{vocab.tag_slug(t)}/">{esc(t)}</a>'
         for t in meta.tags
@@ -282,7 +307,16 @@ def tag_card(meta: Meta, base: str) -> str:
 
 
 # ---------------------------------------------------------------------------- article
-def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None, canonical: str) -> str:
+def _json_ld(
+    site: Site,
+    meta: Meta,
+    base: str,
+    og_image: str | None,
+    canonical: str,
+    family: Layout = FAMILIES["single"],
+) -> str:
+    if family.json_ld == "none":
+        return ""
     fmt = iso_z if meta.index % 2 == 0 else iso_offset
     authors = []
     for p in meta.authors:
@@ -307,11 +341,16 @@ def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None, canonical:
         "articleSection": meta.section_label,
         "keywords": ", ".join(meta.tags) if meta.index % 2 else list(meta.tags),
     }
+    if family.tags == "keywords":
+        article["keywords"] = ", ".join(meta.tags)
+    elif family.tags == "other":
+        del article["keywords"]
     if meta.dek:
         article["description"] = meta.dek
     if og_image:
         article["image"] = {"@type": "ImageObject", "url": og_image, "width": 1200, "height": 800}
-    shape = meta.index % 3
+    shapes = {"object": 0, "array": 1, "graph": 2}
+    shape = shapes.get(family.json_ld, meta.index % 3)
     data: Any
     if shape == 0:
         data = article
@@ -339,25 +378,36 @@ def _json_ld(site: Site, meta: Meta, base: str, og_image: str | None, canonical:
                 article,
             ],
         }
+    if family.json_ld == "cdata":
+        return f'<script type="application/ld+json"><![CDATA[ {_json_script(data)} ]]></script>'
     return f'<script type="application/ld+json">{_json_script(data)}</script>'
 
 
-def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None) -> str:
-    """The article's page; ``canonical`` (default: its own URL) is the URL the page names as
-    canonical (rel=canonical, og:url, JSON-LD, headline and share links)."""
-    canonical = canonical or base + meta.path
-    blocks = site.body(meta.index)
-    og_image = None
-    if meta.lead is not None:
-        og_image = (meta.lead.og_host or base) + meta.lead.src
-    description = meta.dek
-    if description is None:
-        first = _first_paragraphs(site, meta, 1)
-        description = (
-            first[0][:157] + "..." if first and len(first[0]) > 160 else (first or [""])[0]
+def _description(site: Site, meta: Meta) -> str:
+    """The description meta: the dek, else the start of the first paragraph."""
+    if meta.dek is not None:
+        return meta.dek
+    first = _first_paragraphs(site, meta, 1)
+    return first[0][:157] + "..." if first and len(first[0]) > 160 else (first or [""])[0]
+
+
+def _article_head(
+    site: Site, meta: Meta, base: str, canonical: str, family: Layout, og_image: str | None
+) -> str:
+    description = _description(site, meta)
+    tags_meta = ""
+    if family.tags == "links":
+        tags_meta = "".join(
+            f'<meta property="article:tag" content="{attr(t)}"/>\n' for t in meta.tags
         )
-    tags_meta = "".join(f'<meta property="article:tag" content="{attr(t)}"/>\n' for t in meta.tags)
-    head = f"""<meta name="description" content="{attr(description)}"/>
+    elif family.tags == "keywords" and meta.tags:
+        tags_meta = f'<meta name="keywords" content="{attr(", ".join(meta.tags))}"/>\n'
+    section_meta = (
+        f'<meta property="article:section" content="{attr(meta.section_label)}"/>\n'
+        if family.section_meta
+        else ""
+    )
+    return f"""<meta name="description" content="{attr(description)}"/>
 <meta property="og:type" content="article"/>
 <meta property="og:title" content="{attr(meta.title)}"/>
 <meta property="og:description" content="{attr(description)}"/>
@@ -365,38 +415,75 @@ def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None
 {f'<meta property="og:image" content="{attr(og_image)}"/>' if og_image else ""}
 <meta property="article:published_time" content="{iso_offset(meta.published)}"/>
 <meta property="article:modified_time" content="{iso_offset(meta.last_change)}"/>
-<meta property="article:section" content="{attr(meta.section_label)}"/>
-{tags_meta}<meta name="twitter:card" content="summary_large_image"/>
-{_json_ld(site, meta, base, og_image, canonical)}"""
+{section_meta}{tags_meta}<meta name="twitter:card" content="summary_large_image"/>
+{_json_ld(site, meta, base, og_image, canonical, family)}"""
+
+
+def _pager(site: Site, meta: Meta) -> str:
     newer, older = site.neighbours(meta)
     pager = '<div class="post-pager">'
     if older is not None:
         pager += f'<a class="post-pager__prev" href="{older.path}">Previous</a>'
     if newer is not None:
         pager += f'<a class="post-pager__next" href="{newer.path}">Next</a>'
-    pager += "</div>"
-    dek = f'<h2 class="widget__subheadline-text h2">{esc(meta.dek)}</h2>' if meta.dek else ""
-    stream = "\n".join(stream_card(site, m, base) for m in site.stream_for(meta))
-    section = vocab.SECTION_BY_KEY[meta.primary]
-    main = f"""<div class="widget post-partial" data-category="{meta.primary}">
+    return pager + "</div>"
+
+
+def _post(meta: Meta, inner: str, extra: str = "") -> str:
+    return f"""<div class="widget post-partial" data-category="{meta.primary}">
 <article class="page-article post-{meta.post_id}" elid="{meta.post_id}">
-{_hero(meta, base)}
-<div class="widget__body">
-<h1 class="widget__headline h1"><a class="widget__headline-text" href="{attr(canonical)}">{esc(meta.title)}</a></h1>
+{inner}
+</article>
+</div>{extra}"""
+
+
+def _post_html(site: Site, meta: Meta, base: str, canonical: str, family: Layout) -> str:
+    """The post: one block (hero, headline ... body), or under ``split`` two copies of the
+    post, the first with the headline and byline, the second with the hero and the body."""
+    dek = f'<h2 class="widget__subheadline-text h2">{esc(meta.dek)}</h2>' if meta.dek else ""
+    headline = f"""<h1 class="widget__headline h1"><a class="widget__headline-text" href="{attr(canonical)}">{esc(meta.title)}</a></h1>
 {dek}
 {label_html(meta)}
 {_byline(meta, site.now)}
-{_shares(meta, canonical)}
-<div class="body js-expandable"><div class="body-description">
-{render_body(blocks, base)}
+{_shares(meta, canonical)}"""
+    body = f"""<div class="body js-expandable"><div class="body-description">
+{render_body(site.body(meta.index), base, family.credit == "figcaption")}
 </div></div>
-{_tags_html(meta)}
+{_tags_html(meta, family)}
 {_author_bios(meta)}
 <div class="around-the-web"></div>
-{pager}
-</div>
-</article>
-</div>
+{_pager(site, meta)}"""
+    if not family.split:
+        inner = f"""{_hero(meta, base, family)}
+<div class="widget__body">
+{headline}
+{body}
+</div>"""
+        return _post(meta, inner)
+    head = _post(meta, f'<div class="widget__body">\n{headline}\n</div>')
+    rest = _post(meta, f'{_hero(meta, base, family)}\n<div class="widget__body">\n{body}\n</div>')
+    return (
+        f'<div class="post-head main-post-head">\n{head}\n</div>\n'
+        f'<div class="post-head post-body">\n{rest}\n</div>'
+    )
+
+
+def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None) -> str:
+    """The article's page in its layout family; ``canonical`` (default: its own URL) is the URL
+    the page names as canonical (rel=canonical, og:url, JSON-LD, headline and share links)."""
+    canonical = canonical or base + meta.path
+    if meta.layout == WORDPRESS:
+        from qiosk_scraper.mirror.wordpress import wordpress_page
+
+        return wordpress_page(site, meta, base, canonical)
+    family = FAMILIES[meta.layout]
+    og_image = None
+    if meta.lead is not None:
+        src = og_crop(meta.lead.src) if family.og_crop else meta.lead.src
+        og_image = (meta.lead.og_host or base) + src
+    stream = "\n".join(stream_card(site, m, base) for m in site.stream_for(meta))
+    section = vocab.SECTION_BY_KEY[meta.primary]
+    main = f"""{_post_html(site, meta, base, canonical, family)}
 <div class="ad-tag"><div class="rblad-rs_below_article"></div></div>
 {label_html(meta, " post-footer-label")}
 <div class="posts-custom section-holder" data-has-more="true" data-source="{section.resource_id}" data-section-id="{section.section_id}">
@@ -410,7 +497,7 @@ def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None
     return page(
         title=f"{meta.title} - {vocab.SITE_NAME}",
         canonical=canonical,
-        head=head,
+        head=_article_head(site, meta, base, canonical, family, og_image),
         main=main,
         bootstrap=bootstrap,
         body_class="body--post",

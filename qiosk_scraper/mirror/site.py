@@ -17,6 +17,7 @@ from qiosk_scraper.article import Article, Author, Image, Link, iso_utc
 from qiosk_scraper.mirror import render, vocab
 from qiosk_scraper.mirror.body import Block, gold_body
 from qiosk_scraper.mirror.images import image_for
+from qiosk_scraper.mirror.layouts import ERAS, LAYOUT_NAMES, WORDPRESS
 from qiosk_scraper.mirror.model import (
     BASE_NOW,
     DELETED_RANK,
@@ -30,6 +31,7 @@ from qiosk_scraper.mirror.model import (
     legacy_date_path,
     make_meta,
     slugify,
+    with_layout,
 )
 from qiosk_scraper.mirror.textgen import LinkTargets, make_body
 
@@ -88,7 +90,18 @@ class Site:
     ``articles`` is the edition-1 article count; each later edition adds three articles, edits
     three, deletes one (410) and moves one to a new slug (301)."""
 
-    def __init__(self, articles: int = 120, seed: int = 1, edition: int = 1) -> None:
+    def __init__(
+        self,
+        articles: int = 120,
+        seed: int = 1,
+        edition: int = 1,
+        layout: str = "single",
+        era: str = "rebelmouse",
+    ) -> None:
+        if layout not in LAYOUT_NAMES:
+            raise MirrorError(f"layout={layout!r}: not one of {', '.join(LAYOUT_NAMES)}")
+        if era not in ERAS:
+            raise MirrorError(f"era={era!r}: not one of {', '.join(ERAS)}")
         if articles < MIN_ARTICLES:
             raise MirrorError(f"articles={articles}: the mirror needs at least {MIN_ARTICLES}")
         if not 1 <= edition <= MAX_EDITION:
@@ -96,8 +109,9 @@ class Site:
         self.articles = articles
         self.seed = seed
         self.edition = edition
+        self.layout = layout
         now1 = BASE_NOW + timedelta(days=seed % 97)
-        self.shape = SiteShape(seed=seed, articles=articles, now1=now1)
+        self.shape = SiteShape(seed=seed, articles=articles, now1=now1, era=era)
         self.now = now1 + EDITION_STEP * (edition - 1)
         self._changes: dict[str, Any] = {"edited": [], "new": [], "deleted": [], "moved": {}}
         self._build_metas()
@@ -111,7 +125,7 @@ class Site:
         }  # fmt: skip
         metas: list[Meta] = []
         for index in range(shape.articles):
-            metas.append(self._place(make_meta(shape, index), used))
+            metas.append(self._place(self._make(index), used))
         self.ghost = self._place(make_meta(shape, -1), used)
         self.gone: set[str] = set()
         self.redirects: dict[str, str] = {"/feed/": "/feeds/feed.rss", "/feed": "/feeds/feed.rss"}
@@ -125,7 +139,7 @@ class Site:
                 self._changes["edited"].append(meta.slug)
             for j in range(NEW_PER_EDITION):
                 index = shape.articles + (step - 1) * NEW_PER_EDITION + j
-                new = make_meta(shape, index, new_after=prev_now)
+                new = self._make(index, new_after=prev_now)
                 new.published = prev_now + timedelta(hours=3 + 7 * j)
                 new.modified = None
                 new.features.add("new_in_edition")
@@ -170,6 +184,9 @@ class Site:
                     self._listings.setdefault(f"author:{person.username}", []).append(meta)
         self._listings["home"] = self.order
 
+    def _make(self, index: int, new_after: datetime | None = None) -> Meta:
+        return with_layout(make_meta(self.shape, index, new_after), self.shape, self.layout)
+
     def _unique(self, slug: str, used: set[str], index: int = 0) -> str:
         """``slug``, or with one more keyword, or with a number, whichever is free first."""
         candidate = slug
@@ -191,7 +208,7 @@ class Site:
         if 0 <= meta.index < shape.legacy_count:
             long_slug = self._unique(slugify(meta.title), used)
             date_path = legacy_date_path(meta.published, long_slug)
-            if meta.index % 2 == 0:
+            if meta.index % 2 == 0 or shape.era == WORDPRESS:
                 meta.slug, meta.path = long_slug, date_path
                 meta.features.add("legacy_in_place")
             else:

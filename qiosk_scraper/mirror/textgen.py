@@ -9,6 +9,7 @@ from datetime import datetime
 
 from qiosk_scraper.mirror import vocab
 from qiosk_scraper.mirror.body import Block, BodyImage, Inline, Tweet
+from qiosk_scraper.mirror.layouts import FAMILIES
 from qiosk_scraper.mirror.model import NEW_YORK, Meta, _rng
 
 
@@ -189,6 +190,19 @@ def _trim(parts: list[Inline]) -> tuple[Inline, ...]:
     return tuple(parts)
 
 
+def _add_promo(blocks: list[Block], w: Writer, targets: LinkTargets) -> None:
+    """ "ALSO READ:" lines linking to older stories, and an embedded tweet when there is none."""
+    for pos, path in zip((1, 4), targets.articles[-2:], strict=False):
+        subject = _pair(w.rng, vocab.SUBJECTS)
+        text = f"Why the debate over {subject} keeps coming back"
+        line = Block(
+            "promo", inlines=(("strong", "ALSO READ:"), ("t", " "), ("a", path, text, False))
+        )
+        blocks.insert(min(pos, len(blocks)), line)
+    if all(b.kind != "tweet" for b in blocks):
+        blocks.insert(min(2, len(blocks)), w.tweet())
+
+
 def make_body(meta: Meta, targets: LinkTargets, seed: int, now: datetime) -> tuple[Block, ...]:
     """The body container's elements, including noise (ads, empty paragraphs) and the
     "Top photo credit" line when it sits in the body."""
@@ -279,6 +293,8 @@ def make_body(meta: Meta, targets: LinkTargets, seed: int, now: datetime) -> tup
                 ),
             ),
         )
+    if FAMILIES.get(meta.layout, FAMILIES["single"]).promo:
+        _add_promo(blocks, w, targets)
     if meta.lead is not None and meta.lead.placement == "body" and meta.lead.credit_line:
         blocks.append(Block("credit", text=meta.lead.credit_line))
     return tuple(blocks)
