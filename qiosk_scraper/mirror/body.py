@@ -5,7 +5,10 @@ docstring (:mod:`qiosk_scraper.mirror`)."""
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 
 # Inline pieces of a paragraph: ("t", text) | ("em", text) | ("strong", text)
@@ -228,3 +231,12 @@ def split_credit(text: str) -> tuple[str | None, str]:
                     caption = text[:pos].strip()
                     return (caption or None), text[pos + 1 : -1].strip()
     return None, text
+
+
+def iso_offset(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def json_script(data: Any) -> str:
+    """JSON for a ``<script>`` element (no ``</`` to end it early)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=False).replace("</", "<\\/")

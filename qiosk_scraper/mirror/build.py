@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from qiosk_scraper.mirror import vocab
-from qiosk_scraper.mirror.site import PAGE_SIZE, Site
+from qiosk_scraper.mirror.model import PAGE_SIZE
+from qiosk_scraper.mirror.site import Site
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 

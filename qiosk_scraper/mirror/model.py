@@ -15,6 +15,9 @@ from qiosk_scraper.mirror.body import split_credit
 from qiosk_scraper.mirror.layouts import FAMILIES, WORDPRESS, family_of
 from qiosk_scraper.mirror.vocab import Person
 
+PAGE_SIZE = 10  # cards per listing page and per load-more page
+SITEMAP_SIZE = 50  # articles per numbered sitemap
+
 NEW_YORK = ZoneInfo("America/New_York")
 MIN_ARTICLES = 60
 LEGACY_START = datetime(2019, 6, 3, tzinfo=UTC)

@@ -11,9 +11,16 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from qiosk_scraper.mirror import vocab
-from qiosk_scraper.mirror.body import attr, esc, inline_text, render_body
+from qiosk_scraper.mirror.body import (
+    attr,
+    esc,
+    inline_text,
+    iso_offset,
+    json_script,
+    render_body,
+)
 from qiosk_scraper.mirror.layouts import FAMILIES, WORDPRESS, Layout
-from qiosk_scraper.mirror.model import NEW_YORK, Meta
+from qiosk_scraper.mirror.model import NEW_YORK, PAGE_SIZE, SITEMAP_SIZE, Meta
 
 if TYPE_CHECKING:
     from qiosk_scraper.mirror.site import Listing, Site
@@ -45,16 +52,8 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def iso_offset(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
 def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def _json_script(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=False).replace("</", "<\\/")
 
 
 # ---------------------------------------------------------------------------- page frame
@@ -121,7 +120,7 @@ def page(
 <meta property="og:site_name" content="{vocab.SITE_NAME}"/>
 <meta name="twitter:site" content="@RStatecraft"/>
 {head}
-<script>window.REBELMOUSE_BOOTSTRAP_DATA = {_json_script(bootstrap)};</script>
+<script>window.REBELMOUSE_BOOTSTRAP_DATA = {json_script(bootstrap)};</script>
 </head>
 <body class="{body_class}">
 {_header()}
@@ -379,8 +378,8 @@ def _json_ld(
             ],
         }
     if family.json_ld == "cdata":
-        return f'<script type="application/ld+json"><![CDATA[ {_json_script(data)} ]]></script>'
-    return f'<script type="application/ld+json">{_json_script(data)}</script>'
+        return f'<script type="application/ld+json"><![CDATA[ {json_script(data)} ]]></script>'
+    return f'<script type="application/ld+json">{json_script(data)}</script>'
 
 
 def _description(site: Site, meta: Meta) -> str:
@@ -475,7 +474,7 @@ def article_page(site: Site, meta: Meta, base: str, canonical: str | None = None
     if meta.layout == WORDPRESS:
         from qiosk_scraper.mirror.wordpress import wordpress_page
 
-        return wordpress_page(site, meta, base, canonical)
+        return wordpress_page(site, meta, base, canonical, _description(site, meta))
     family = FAMILIES[meta.layout]
     og_image = None
     if meta.lead is not None:
@@ -520,8 +519,6 @@ def _listing_head(listing: Listing, base: str, canonical: str, description: str)
 
 
 def listing_page(site: Site, listing: Listing, items: list[Meta], base: str, page_no: int) -> str:
-    from qiosk_scraper.mirror.site import PAGE_SIZE
-
     shown = items[:PAGE_SIZE]
     has_more = "true" if len(items) > PAGE_SIZE else "false"
     cards = "\n".join(stream_card(site, m, base) for m in shown)
@@ -554,8 +551,6 @@ def listing_page(site: Site, listing: Listing, items: list[Meta], base: str, pag
 def tag_page(
     site: Site, listing: Listing, items: list[Meta], base: str, page_no: int, pages: int
 ) -> str:
-    from qiosk_scraper.mirror.site import PAGE_SIZE
-
     shown = items[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
     has_more = "true" if page_no < pages else "false"
     path = listing.path if page_no == 1 else f"{listing.path}page/{page_no}/"
@@ -652,8 +647,6 @@ def robots(base: str) -> str:
 
 
 def sitemap_index(site: Site, base: str) -> str:
-    from qiosk_scraper.mirror.site import SITEMAP_SIZE
-
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'

@@ -26,6 +26,8 @@ from qiosk_scraper.mirror.model import (
     MIN_ARTICLES,
     MOVED_RANK,
     NEW_PER_EDITION,
+    PAGE_SIZE,
+    SITEMAP_SIZE,
     Meta,
     SiteShape,
     legacy_date_path,
@@ -35,8 +37,6 @@ from qiosk_scraper.mirror.model import (
 )
 from qiosk_scraper.mirror.textgen import LinkTargets, make_body
 
-PAGE_SIZE = 10  # cards per listing page and per load-more page
-SITEMAP_SIZE = 50  # articles per numbered sitemap
 FEED_SIZE = 30
 STREAM_SIZE = 4
 MAX_EDITION = 7

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from qiosk_scraper.mirror import vocab
-from qiosk_scraper.mirror.body import Block, attr, esc, inline_html
+from qiosk_scraper.mirror.body import Block, attr, esc, inline_html, iso_offset, json_script
 from qiosk_scraper.mirror.model import NEW_YORK, Meta
 
 if TYPE_CHECKING:
@@ -78,8 +78,6 @@ def _time(css: str, moment: Any) -> str:
 
 
 def _json_ld(meta: Meta, base: str, canonical: str, image: str | None) -> str:
-    from qiosk_scraper.mirror.render import _json_script, iso_offset
-
     people = [
         {"@type": "Person", "@id": f"{base}/#/schema/person/{p.username or i}", "name": p.name}
         for i, p in enumerate(meta.authors)
@@ -112,7 +110,7 @@ def _json_ld(meta: Meta, base: str, canonical: str, image: str | None) -> str:
         graph.insert(1, {"@type": "ImageObject", "@id": f"{canonical}#primaryimage", "url": image})
         article["image"] = {"@id": f"{canonical}#primaryimage"}
     data = {"@context": "https://schema.org", "@graph": graph}
-    return f'<script type="application/ld+json" class="yoast-schema-graph">{_json_script(data)}</script>'
+    return f'<script type="application/ld+json" class="yoast-schema-graph">{json_script(data)}</script>'
 
 
 def _featured(meta: Meta) -> str:
@@ -129,13 +127,10 @@ def _featured(meta: Meta) -> str:
     )
 
 
-def wordpress_page(site: Site, meta: Meta, base: str, canonical: str) -> str:
-    """The article as the WordPress theme rendered it."""
-    from qiosk_scraper.mirror.render import _description, iso_offset
-
+def wordpress_page(site: Site, meta: Meta, base: str, canonical: str, description: str) -> str:
+    """The article as the WordPress theme rendered it (``description``: its meta description)."""
     t, s = vocab.SECTION_BY_KEY[meta.type_key], vocab.SECTION_BY_KEY[meta.primary]
     image = base + meta.lead.src if meta.lead else None
-    description = _description(site, meta)
     body = "\n".join(block_html(b, base) for b in site.body(meta.index))
     tags = ", ".join(
         f'<a href="/tag/{vocab.tag_slug(tag)}/" rel="tag">{esc(tag)}</a>' for tag in meta.tags
