@@ -632,6 +632,12 @@ class Archive:
                 f"{'; '.join(problems)}; restore it from a copy or a snapshot"
             )
 
+    def check_writable(self) -> None:
+        """Take and give back the write lock: waits (reported, bounded) while another process
+        holds it, then :class:`ArchiveLocked` in one line, before any work starts."""
+        with self.db.atomic():
+            pass
+
     @property
     def folder(self) -> Path:
         """The database's folder (the real file's, whatever symlink named it): WARC paths in

@@ -332,3 +332,25 @@ def test_pages_lost_to_a_lock_held_too_long_are_errors_and_a_failed_exit(
     code, stdout, stderr = run(command)  # the same command again finishes the work
     assert code == 0, stdout + stderr
     assert natural_rows(db) == reference
+
+
+def test_a_crawl_that_cannot_get_the_write_lock_in_time_starts_nothing(
+    site: RunningMirror, tmp_path: Path
+) -> None:
+    db = tmp_path / "qiosk.db"
+    Archive(db).close()
+    writer = external_writer(db, tmp_path / "release", 0)
+    try:
+        code, _, stderr = run(crawl_command(site, db), QIOSK_LOCK_WAIT="1")
+    finally:
+        (tmp_path / "release").touch()
+        assert released(writer) == 0
+    assert code == 1
+    assert stderr.strip().splitlines() == [
+        f"{db}: waiting for another process's write lock (up to 1 s)",
+        f"Error: {db}: another process held the write lock for 1 s (the wait allowed, "
+        "QIOSK_LOCK_WAIT); nothing was written",
+    ]
+    with Archive(db) as archive:
+        assert archive.count("crawls") == 0  # no crawl row left "running"
+    assert not lock_path(db).exists()

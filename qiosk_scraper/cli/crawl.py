@@ -112,6 +112,7 @@ def crawl_command(
     with command_errors(ArchiveError, ArchiveBusy, OSError):
         with Archive(db) as archive:
             archive.check_integrity()
+            archive.check_writable()
         CrawlLock(db).release()
     options: dict[str, Any] = {
         "site": site,

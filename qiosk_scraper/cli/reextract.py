@@ -43,6 +43,7 @@ def reextract_command(db: Path, workers: int | None) -> None:
     with command_errors(ArchiveError, ArchiveBusy):
         with Archive(db) as archive:
             archive.check_integrity()
+            archive.check_writable()
         result = reextract(db, workers=workers, progress=progress)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
