@@ -23,11 +23,21 @@ def module_names() -> dict[str, Path]:
 
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The package's modules ``name`` imports, anywhere in its source: ``from a import b``
-    counts as importing ``a.b`` when that is a module, else ``a``."""
+    """The package's modules ``name`` imports, anywhere in its source (function bodies too;
+    not ``if TYPE_CHECKING:`` blocks): ``from a import b`` counts as importing ``a.b`` when
+    that is a module, else ``a``."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    typing_only = {  # ``if TYPE_CHECKING:`` imports never run
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for inner in ast.walk(node)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
