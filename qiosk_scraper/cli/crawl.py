@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from qiosk_scraper.crawl import (
     ArchiveBusy,
     CrawlLock,
     NothingToResume,
+    SettingError,
+    failure_cause,
+    parse_overrides,
     resume_arguments,
     run_crawl,
     summary_table,
@@ -71,6 +75,21 @@ def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Finish the archive's interrupted crawl with its own options (give only --db).",
 )
 @click.option("--contact", help="Contact URL for the User-Agent (default: the project's).")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_TIMEOUT=60.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Scrapy's log on stderr (LOG_LEVEL, INFO by default) instead of a file in logs/ "
+    "beside the archive, and no live line.",
+)
 @click.pass_context
 def crawl_command(
     ctx: click.Context,
@@ -83,6 +102,8 @@ def crawl_command(
     refresh: bool,
     resume: bool,
     contact: str | None,
+    overrides: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Crawl the outlet into a SQLite archive, keeping every response as WARC.
 
@@ -94,8 +115,14 @@ def crawl_command(
     ones gone. A crawl killed at any moment is finished by running the same command again,
     or by --resume.
 
+    Ctrl-C (or SIGTERM) stops it cleanly: the pages in flight are written, the crawl is marked
+    interrupted and --resume finishes it; a second Ctrl-C stops at once. A crawl that met no
+    article and met errors (a dead or wrong site) fails, exit status 1.
+
     Example: qiosk crawl --site http://127.0.0.1:8765 --db archive/demo.db --delay 0
     """
+    with command_errors(SettingError):
+        settings = parse_overrides(overrides)
     # A bad database path or a busy archive fails here, in one line, before any request.
     with command_errors(ArchiveError, ArchiveBusy, OSError):
         with Archive(db) as archive:
@@ -122,8 +149,25 @@ def crawl_command(
         with command_errors(NothingToResume):
             options = resume_arguments(db)
         site = options["site"]
-    result = run_crawl(db=db, contact=contact, progress=sys.stderr.isatty(), **options)
+    result = run_crawl(
+        db=db,
+        contact=contact,
+        progress=sys.stderr.isatty(),
+        overrides=settings,
+        verbose=verbose,
+        **options,
+    )
     click.echo(f"crawl {result.crawl_id} of {site} into {db}: {result.status}")
     click.echo(summary_table(result.figures, result.errors_by_kind))
+    if result.log_file is not None:
+        click.echo(f"log: {result.log_file}")
+    if result.status == "interrupted":
+        click.echo(f"resume with: qiosk crawl --db {shlex.quote(db)} --resume", err=True)
+    elif result.status == "failed":
+        click.echo(
+            f"Error: crawl failed, {failure_cause(result.figures, result.errors_by_kind)}", err=True
+        )
+    if result.signal is not None:
+        raise SystemExit(128 + result.signal)
     if result.status != "finished":
         raise SystemExit(1)

@@ -90,12 +90,14 @@ from qiosk_scraper.crawl import (
     NOT_MODIFIED,
     SITEMAP_TOTAL,
     CrawlSession,
+    crawl_status,
     record_error,
 )
 from qiosk_scraper.extract import extract_listing
 from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
+from qiosk_scraper.stopping import CrawlStopped
 from qiosk_scraper.urls import canonicalize, same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
@@ -103,6 +105,7 @@ from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 SOURCES = ("robots", "sitemap", "feeds", "home", "sections", "tags", "authors", "links")
 POLITENESS_SETTINGS = (
     "USER_AGENT",
+    "DOWNLOAD_TIMEOUT",
     "ROBOTSTXT_OBEY",
     "DOWNLOAD_DELAY",
     "RANDOMIZE_DOWNLOAD_DELAY",
@@ -424,7 +427,8 @@ class OutletSpider(scrapy.Spider):
                 )  # fmt: skip
         self.claims = {}
         self.write_discoveries()
-        self.session.close(self.crawler.stats.get_stats(), reason)
+        stats = self.crawler.stats.get_stats()
+        self.session.close(stats, crawl_status(reason, stats))
 
     @property
     def complete(self) -> bool:
@@ -978,6 +982,8 @@ class OutletSpider(scrapy.Spider):
     # -- failures ------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[ArticlePage]:
+        if failure.check(CrawlStopped):
+            return  # cancelled by a stop signal, not the site's doing: --resume asks again
         request = failure.request  # type: ignore[attr-defined]
         kind, message, capture_id = describe_failure(failure)
         error = failure.value
