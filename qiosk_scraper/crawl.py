@@ -22,6 +22,7 @@ import fcntl
 import logging
 import os
 import platform
+import shlex
 import sqlite3
 import sys
 import time
@@ -449,6 +450,27 @@ def log_path(db: str | Path) -> Path:
     return path.parent / "logs" / f"{path.stem}-crawl-{stamp}-{os.getpid()}.log"
 
 
+def crawl_report(result: CrawlResult, site: str, db: str | Path) -> tuple[str, str | None, int]:
+    """What ``qiosk crawl`` says of a crawl: the summary (stdout), a line for stderr (how to
+    resume an interrupted crawl, why a crawl failed) and the exit status (128 + the signal
+    for a crawl a signal stopped, as shells do; 1 for any other end than "finished")."""
+    lines = [
+        f"crawl {result.crawl_id} of {site} into {db}: {result.status}",
+        summary_table(result.figures, result.errors_by_kind),
+    ]
+    if result.log_file is not None:
+        lines.append(f"log: {result.log_file}")
+    note = None
+    if result.status == "interrupted":
+        note = f"resume with: qiosk crawl --db {shlex.quote(str(db))} --resume"
+    elif result.status == "failed":
+        note = f"Error: crawl failed, {failure_cause(result.figures, result.errors_by_kind)}"
+    code = 0 if result.status == "finished" else 1
+    if result.status == "interrupted" and result.signal is not None:
+        code = 128 + result.signal
+    return "\n".join(lines), note, code
+
+
 class NothingToResume(Exception):
     """``--resume`` on an archive whose latest crawl ended (or that has none)."""
 
@@ -499,7 +521,7 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
 
     from qiosk_scraper.spiders.outlet import OutletSpider
-    from qiosk_scraper.stopping import GracefulStop
+    from qiosk_scraper.stopping import GracefulStop, stop_reactor_threads
 
     log_file = None if verbose else log_path(db)
     if log_file is not None:
@@ -532,6 +554,7 @@ def run_crawl(
         process.start(install_signal_handlers=False)
     finally:
         stop.uninstall()
+        stop_reactor_threads()
     spider = crawler.spider
     if not isinstance(spider, OutletSpider) or not hasattr(spider, "session"):
         where = f"see {log_file}" if log_file else "see the log above"

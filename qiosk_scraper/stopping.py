@@ -131,3 +131,13 @@ class GracefulStop:
         )
         stop_guard(self.crawler).stop()
         deferred_from_coro(self.crawler.stop_async())
+
+
+def stop_reactor_threads() -> None:
+    """Stop Twisted's thread pool if it still runs: a reactor left by an exception leaves it
+    running, and its threads (no daemons) would hold the process at exit for ever."""
+    from twisted.internet import reactor
+
+    pool = getattr(reactor, "threadpool", None)
+    if pool is not None and pool.started:
+        pool.stop()

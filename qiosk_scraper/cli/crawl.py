@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from datetime import datetime
 from typing import Any
@@ -18,11 +17,10 @@ from qiosk_scraper.crawl import (
     CrawlLock,
     NothingToResume,
     SettingError,
-    failure_cause,
+    crawl_report,
     parse_overrides,
     resume_arguments,
     run_crawl,
-    summary_table,
 )
 from qiosk_scraper.spiders.outlet import SOURCES, SpiderArgumentError, parse_sources
 
@@ -157,17 +155,9 @@ def crawl_command(
         verbose=verbose,
         **options,
     )
-    click.echo(f"crawl {result.crawl_id} of {site} into {db}: {result.status}")
-    click.echo(summary_table(result.figures, result.errors_by_kind))
-    if result.log_file is not None:
-        click.echo(f"log: {result.log_file}")
-    if result.status == "interrupted":
-        click.echo(f"resume with: qiosk crawl --db {shlex.quote(db)} --resume", err=True)
-    elif result.status == "failed":
-        click.echo(
-            f"Error: crawl failed, {failure_cause(result.figures, result.errors_by_kind)}", err=True
-        )
-    if result.signal is not None:
-        raise SystemExit(128 + result.signal)
-    if result.status != "finished":
-        raise SystemExit(1)
+    summary, note, code = crawl_report(result, site, db)
+    click.echo(summary)
+    if note:
+        click.echo(note, err=True)
+    if code:
+        raise SystemExit(code)
