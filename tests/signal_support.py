@@ -89,11 +89,13 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
         self.process.wait()
-        for reader in self.readers:
+        for reader, stream in zip(
+            self.readers, (self.process.stdout, self.process.stderr), strict=True
+        ):
             reader.join(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            assert stream is not None
-            stream.close()
+            if not reader.is_alive():  # else an orphan holds the pipe: closing would block
+                assert stream is not None
+                stream.close()
 
 
 def descendants(pid: int) -> list[int]:

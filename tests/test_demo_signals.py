@@ -57,8 +57,8 @@ def test_sigterm_while_serving_stops_datasette_too(tmp_path: Path) -> None:
         code = running.finish(60)
         assert wait_gone(started, 10) == [], "orphans left serving"
     finally:
+        kill_all(started)  # orphans first: they hold the demo's output open
         running.kill()
-        kill_all(started)
     assert code == 128 + signal.SIGTERM
     assert "demo stopped by SIGTERM" in running.stderr
     assert not answers(url)
@@ -78,5 +78,5 @@ def test_sigkill_during_the_crawl_stops_the_mirror_and_the_crawl(tmp_path: Path)
         running.finish(30)
         assert wait_gone(started, 60) == [], "orphans left running"
     finally:
+        kill_all(started)  # orphans first: they hold the demo's output open
         running.kill()
-        kill_all(started)
