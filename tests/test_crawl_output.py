@@ -60,7 +60,7 @@ def test_a_dead_site_fails_in_one_line(tmp_path: Path) -> None:
         closed.bind(("127.0.0.1", 0))
         site = f"http://127.0.0.1:{closed.getsockname()[1]}"  # nobody listens
     db = tmp_path / "qiosk.db"
-    done = run("--site", site, "--db", str(db), "-s", "RETRY_TIMES=0")
+    done = run("--site", site, "--db", str(db), "--delay", "0")  # retries and backoff as ever
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith("Error: crawl failed, no page answered: ")
