@@ -25,8 +25,10 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -91,13 +93,18 @@ def _start(workers: int) -> ProcessPoolExecutor:
 
 
 def _submit(pool: ProcessPoolExecutor, function: Callable[..., T], *args: Any) -> Future[T]:
-    """``pool.submit``, which spawns the workers it still lacks, with the stop signals blocked
-    in this thread meanwhile so that the workers start with them blocked (a signal arriving
-    now is delivered once unblocked, or to another thread)."""
+    """``pool.submit``, which spawns the workers it still lacks: with the stop signals blocked
+    in this thread meanwhile, so that the workers start with them blocked (a signal arriving
+    now is delivered once unblocked, or to another thread); and with ``__main__`` hidden, which
+    a spawned worker would otherwise run again (for ``qiosk crawl``, seconds of importing the
+    whole command line before its first page; the functions it runs come by module name)."""
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         return pool.submit(function, *args)
     finally:
+        sys.modules["__main__"] = main
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
