@@ -64,6 +64,7 @@ from qiosk_scraper.guard import (
     repair_charset,
     url_refusal,
 )
+from qiosk_scraper.stopping import stop_guard
 from qiosk_scraper.urls import canonicalize, same_site
 
 logger = logging.getLogger(__name__)
@@ -264,9 +265,13 @@ class BackoffRetryMiddleware(_SessionMiddleware):
         logger.info("Backing off %.1f s after %s", seconds, url)
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
         engine.pause()
-        await maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
-        if time.monotonic() >= self.paused_until - 0.001:
-            engine.unpause()
+        # A stop signal cancels the wait (CrawlStopped), as it does downloads in flight.
+        waiting = maybe_deferred_to_future(deferLater(reactor, seconds, lambda: None))
+        try:
+            await stop_guard(self.crawler).run(waiting, f"backoff after {url}")
+        finally:
+            if time.monotonic() >= self.paused_until - 0.001 or stop_guard(self.crawler).stopping:
+                engine.unpause()
 
 
 class RequestGuardMiddleware(_SessionMiddleware):

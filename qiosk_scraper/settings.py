@@ -26,6 +26,13 @@ TELNETCONSOLE_ENABLED = False  # no listening port on a researcher's machine
 REMOTE_CONTROL_ENABLED = False  # nor this one
 LOG_LEVEL = "INFO"  # DEBUG logs every request: too much for a 10,000-page crawl
 
+DOWNLOAD_TIMEOUT = 30  # a news page comes whole in seconds; not 180 s a silent server x retries
+# Scrapy's HTTP/1.1 handler whose downloads in flight a stop signal cancels (stopping.py).
+DOWNLOAD_HANDLERS = {
+    "http": "qiosk_scraper.stopping.StoppableDownloadHandler",
+    "https": "qiosk_scraper.stopping.StoppableDownloadHandler",
+}
+
 # Retries: backoff between attempts, Retry-After honoured (see BackoffRetryMiddleware).
 RETRY_TIMES = 4  # a transient outage of the outlet should not lose pages
 QIOSK_RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry, doubled each attempt
@@ -59,8 +66,9 @@ DOWNLOADER_MIDDLEWARES = {
 # A callback failing on a page is an errors row ("parse_error"), not a lost crawl.
 SPIDER_MIDDLEWARES = {"qiosk_scraper.middlewares.SpiderFailureMiddleware": 40}
 ITEM_PIPELINES = {"qiosk_scraper.pipelines.ArchivePipeline": 300}
-EXTENSIONS = {"qiosk_scraper.crawl.CrawlProgress": 500}
 
 QIOSK_EXTRACT_WORKERS = None  # processes beside the reactor (extraction, page links): one a core
 QIOSK_WARC_MAX_BYTES = 1_000_000_000  # rotate WARC files at 1 GB
-QIOSK_PROGRESS = False  # the live progress line; `qiosk crawl` turns it on on a terminal
+# The live progress line (qiosk_scraper.crawl.CrawlProgress): `qiosk crawl` enables the extension
+# and this on a terminal.
+QIOSK_PROGRESS = False

@@ -10,6 +10,13 @@ A worker that dies (a crash in a C extension on some page) takes the calls in fl
 each is run again alone in a one-worker pool, so only the call that kills a worker fails, with
 :class:`ExtractorCrashed`. Workers leave by themselves when the crawl process is gone (a crawl
 killed with SIGKILL cannot shut its pool down).
+
+Stopping is the crawl process's business alone: Ctrl-C sends SIGINT to the terminal's whole
+process group, workers included, and a worker interrupted mid-call would hand its
+KeyboardInterrupt back to the reactor (which then died with the pool half shut, and the process
+hung at exit). So workers start with SIGINT and SIGTERM blocked (the mask is inherited through
+the spawn, which covers their seconds of importing) and then ignore both; the crawl stops them
+by shutting the pool down.
 """
 
 from __future__ import annotations
@@ -17,10 +24,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -52,9 +62,16 @@ def extract_workers(settings: BaseSettings) -> int:
     return workers
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: leave when the crawl process is gone. The workers hold their own
-    ends of the pool's queues open, so they would not notice otherwise."""
+    """Worker initializer: ignore the stop signals (see the module doc) and leave when the crawl
+    process is gone. The workers hold their own ends of the pool's queues open, so they would
+    not notice otherwise."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -73,6 +90,22 @@ def _start(workers: int) -> ProcessPoolExecutor:
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
     )
+
+
+def _submit(pool: ProcessPoolExecutor, function: Callable[..., T], *args: Any) -> Future[T]:
+    """``pool.submit``, which spawns the workers it still lacks: with the stop signals blocked
+    in this thread meanwhile, so that the workers start with them blocked (a signal arriving
+    now is delivered once unblocked, or to another thread); and with ``__main__`` hidden, which
+    a spawned worker would otherwise run again (for ``qiosk crawl``, seconds of importing the
+    whole command line before its first page; the functions it runs come by module name)."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        return pool.submit(function, *args)
+    finally:
+        sys.modules["__main__"] = main
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 class WorkerPool:
@@ -95,7 +128,7 @@ class WorkerPool:
                 self.stats.set_value(WORKERS, self.workers)
         pool = self.pool
         try:
-            return await asyncio.wrap_future(pool.submit(function, *args))
+            return await asyncio.wrap_future(_submit(pool, function, *args))
         except BrokenProcessPool:
             if self.pool is pool:  # the first call to hear of it starts a new pool
                 self.pool = None
@@ -104,7 +137,7 @@ class WorkerPool:
             if self.quarantine is None:
                 self.quarantine = _start(1)
             try:
-                return await asyncio.wrap_future(self.quarantine.submit(function, *args))
+                return await asyncio.wrap_future(_submit(self.quarantine, function, *args))
             except BrokenProcessPool as error:
                 self.quarantine.shutdown(wait=False, cancel_futures=True)
                 self.quarantine = None

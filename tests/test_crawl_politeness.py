@@ -16,9 +16,10 @@ def test_defaults_are_polite_and_name_the_project(mirror: RunningMirror, tmp_pat
     db = tmp_path / "qiosk.db"
     contact = "https://example.org/our-research-project"
     # No --delay: the settings meant for the real site (three requests at about one a second).
+    # --verbose: Scrapy's log (the components enabled) on stderr.
     done = crawl_cli(
         "--site", mirror.base_url, "--db", str(db),
-        "--sources", "feeds", "--max-articles", "1", "--contact", contact,
+        "--sources", "feeds", "--max-articles", "1", "--contact", contact, "--verbose",
     )  # fmt: skip
     with Archive(db) as archive:
         settings = archive.crawl(1)["arguments"]["settings"]

@@ -16,9 +16,11 @@ from qiosk_scraper.crawl import (
     ArchiveBusy,
     CrawlLock,
     NothingToResume,
+    SettingError,
+    crawl_report,
+    parse_overrides,
     resume_arguments,
     run_crawl,
-    summary_table,
 )
 from qiosk_scraper.profiles import SOURCES, profile_for, profiles
 from qiosk_scraper.spiders.outlet import SpiderArgumentError, parse_sources
@@ -78,6 +80,21 @@ def _sources(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     help="Finish the archive's interrupted crawl with its own options (give only --db).",
 )
 @click.option("--contact", help="Contact URL for the User-Agent (default: the project's).")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting (repeatable), e.g. -s DOWNLOAD_TIMEOUT=60.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Scrapy's log on stderr (LOG_LEVEL, INFO by default) instead of a file in logs/ "
+    "beside the archive, and no live line.",
+)
 @click.pass_context
 def crawl_command(
     ctx: click.Context,
@@ -91,6 +108,8 @@ def crawl_command(
     refresh: bool,
     resume: bool,
     contact: str | None,
+    overrides: tuple[str, ...],
+    verbose: bool,
 ) -> None:
     """Crawl the outlet into a SQLite archive, keeping every response as WARC.
 
@@ -102,12 +121,18 @@ def crawl_command(
     ones gone. A crawl killed at any moment is finished by running the same command again,
     or by --resume.
 
+    Ctrl-C (or SIGTERM) stops it cleanly: the pages in flight are written, the crawl is marked
+    interrupted and --resume finishes it; a second Ctrl-C stops at once. A crawl that met no
+    article and met errors (a dead or wrong site) fails, exit status 1.
+
     Example: qiosk crawl --site http://127.0.0.1:8765 --profile responsiblestatecraft --delay 0
     """
     try:  # the sources the profile offers
         parse_sources(sources, profile_for(site, profile).sources)
     except SpiderArgumentError as error:
         raise click.BadParameter(str(error), param_hint="--sources") from error
+    with command_errors(SettingError):
+        settings = parse_overrides(overrides)
     # A bad database path or a busy archive fails here, in one line, before any request.
     with command_errors(ArchiveError, ArchiveBusy, OSError):
         with Archive(db) as archive:
@@ -136,8 +161,17 @@ def crawl_command(
         with command_errors(NothingToResume):
             options = resume_arguments(db)
         site = options["site"]
-    result = run_crawl(db=db, contact=contact, progress=sys.stderr.isatty(), **options)
-    click.echo(f"crawl {result.crawl_id} of {site} into {db}: {result.status}")
-    click.echo(summary_table(result.figures, result.errors_by_kind))
-    if result.status != "finished":
-        raise SystemExit(1)
+    result = run_crawl(
+        db=db,
+        contact=contact,
+        progress=sys.stderr.isatty(),
+        overrides=settings,
+        verbose=verbose,
+        **options,
+    )
+    summary, note, code = crawl_report(result, site, db)
+    click.echo(summary)
+    if note:
+        click.echo(note, err=True)
+    if code:
+        raise SystemExit(code)

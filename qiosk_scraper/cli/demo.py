@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.cli.base import command_errors, main
-from qiosk_scraper.demo import DemoError, DemoPlan, run_demo
+from qiosk_scraper.demo import DemoError, DemoPlan, DemoStopped, run_demo
 
 
 @main.command("demo")
@@ -51,10 +51,14 @@ def demo_command(
     port: int, serve_port: int, articles: int, db: Path, snapshot: Path, no_serve: bool
 ) -> None:
     """The whole main job on the embedded mirror: mirror -> crawl -> archive -> snapshot ->
-    Datasette (what `make demo` runs).
+    Datasette (what `make demo` runs). Ctrl-C or SIGTERM stops every step it started.
 
     Example: qiosk demo --port 8765 --serve-port 8001
     """
     plan = DemoPlan(port=port, serve_port=serve_port, articles=articles, db=db, snapshot=snapshot)
-    with command_errors(DemoError):
-        run_demo(plan, serve=not no_serve, echo=click.echo)
+    try:
+        with command_errors(DemoError):
+            run_demo(plan, serve=not no_serve, echo=click.echo)
+    except DemoStopped as stop:
+        click.echo(f"demo {stop}: every step it started has stopped", err=True)
+        raise SystemExit(128 + stop.signum) from stop

@@ -84,6 +84,7 @@ from qiosk_scraper.crawl import (
     NOT_MODIFIED,
     SITEMAP_TOTAL,
     CrawlSession,
+    crawl_status,
     record_error,
 )
 from qiosk_scraper.discover.pages import (
@@ -97,12 +98,14 @@ from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
 from qiosk_scraper.profiles import SOURCES, Profile, UnknownProfile, profile_for
 from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
+from qiosk_scraper.stopping import CrawlStopped
 from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 
 POLITENESS_SETTINGS = (
     "USER_AGENT",
+    "DOWNLOAD_TIMEOUT",
     "ROBOTSTXT_OBEY",
     "DOWNLOAD_DELAY",
     "RANDOMIZE_DOWNLOAD_DELAY",
@@ -324,7 +327,8 @@ class OutletSpider(scrapy.Spider):
             self.write_discoveries()
         except WriteFailed as error:  # a full disk: the crawl that finishes this finds them
             self.session.write_lost(self.crawler, error)
-        self.session.close(self.crawler.stats.get_stats(), reason)
+        stats = self.crawler.stats.get_stats()
+        self.session.close(stats, crawl_status(reason, stats))
 
     @property
     def complete(self) -> bool:
@@ -895,6 +899,8 @@ class OutletSpider(scrapy.Spider):
     # -- failures ------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[ArticlePage]:
+        if failure.check(CrawlStopped):
+            return  # cancelled by a stop signal, not the site's doing: --resume asks again
         request = failure.request  # type: ignore[attr-defined]
         kind, message, capture_id = describe_failure(failure)
         error = failure.value
