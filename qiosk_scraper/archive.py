@@ -95,6 +95,9 @@ from sqlite_utils.db import Table
 from qiosk_scraper.article import RECORD_FIELDS
 
 SCHEMA_VERSION = 2
+SQLITE_VERSION = sqlite3.sqlite_version  # of the library the archive is written with
+# What a damaged or foreign database file raises (for callers that do not import sqlite3).
+DatabaseError = sqlite3.DatabaseError
 _BUSY_SLICE_MS = 250
 
 # url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post

@@ -34,6 +34,9 @@ from scrapy.exceptions import IgnoreRequest
 
 from qiosk_scraper.urls import same_site
 
+# The statuses of a redirect, which the crawl follows itself (and guards).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
 _META_CHARSET_TEXT = re.compile(_META_CHARSET.pattern.decode("ascii"), re.I)

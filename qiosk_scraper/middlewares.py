@@ -53,9 +53,9 @@ from twisted.internet.task import deferLater
 from w3lib.url import safe_url_string
 
 from qiosk_scraper.archive import WriteFailed
-from qiosk_scraper.crawl import PAGES, record_error, session_of
 from qiosk_scraper.failures import CAPTURE_META, VALIDATED_META, error_kind, error_message
 from qiosk_scraper.guard import (
+    REDIRECT_STATUSES,
     CharsetRepair,
     Refused,
     coding_refusal,
@@ -64,13 +64,13 @@ from qiosk_scraper.guard import (
     repair_charset,
     url_refusal,
 )
+from qiosk_scraper.session import PAGES, record_error, session_of
 from qiosk_scraper.stopping import stop_guard
 from qiosk_scraper.urls import canonicalize, same_site
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CAPTURE_META"]  # re-exported: the spider reads captures through it
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PAGE_KINDS = frozenset({"article", "listing"})  # requests whose answer must be an HTML page
 
 

@@ -17,7 +17,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from qiosk_scraper.archive import CONFLICTING_CANONICAL, WriteFailed
-from qiosk_scraper.crawl import (
+from qiosk_scraper.extract import NotAnArticle
+from qiosk_scraper.items import ArticlePage
+from qiosk_scraper.profiles import Profile
+from qiosk_scraper.recrawl import preferred
+from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
+from qiosk_scraper.session import (
     ARTICLES_NEW,
     ARTICLES_UNCHANGED,
     ARTICLES_UPDATED,
@@ -25,11 +30,6 @@ from qiosk_scraper.crawl import (
     record_error,
     session_of,
 )
-from qiosk_scraper.extract import NotAnArticle
-from qiosk_scraper.items import ArticlePage
-from qiosk_scraper.profiles import Profile
-from qiosk_scraper.recrawl import preferred
-from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool
 
 logger = logging.getLogger(__name__)

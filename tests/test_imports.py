@@ -108,3 +108,20 @@ def test_only_the_runner_and_the_command_line_import_the_spiders() -> None:
         and not name.startswith(SPIDERS)
     }
     assert {n for n in importers if not n.startswith(ABOVE_SPIDERS)} == set()
+
+
+def test_only_the_archive_and_datasettes_connection_import_sqlite() -> None:
+    """One module talks to SQLite (Datasette's own connections aside): every other module
+    passes records to :class:`qiosk_scraper.archive.Archive`."""
+    users = set()
+    for name, path in module_names().items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                found = [node.module or ""]
+            else:
+                continue
+            if any(f.split(".")[0] in ("sqlite3", "sqlite_utils") for f in found):
+                users.add(name)
+    assert users == {"qiosk_scraper.archive", "qiosk_scraper.datasette"}

@@ -21,9 +21,9 @@ from test_crawl_support import PROFILE, REPO, crawl_cli
 from test_resume import natural_rows
 
 from qiosk_scraper.archive import Archive, ArchiveLocked, StaleState
-from qiosk_scraper.crawl import CrawlSession
 from qiosk_scraper.locks import ArchiveBusy, CrawlLock, lock_path
 from qiosk_scraper.mirror import running_mirror
+from qiosk_scraper.session import CrawlSession
 from qiosk_scraper.warc import CaptureDamaged, read_response
 
 QIOSK = str(Path(sys.executable).parent / "qiosk")

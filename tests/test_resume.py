@@ -32,14 +32,10 @@ from test_crawl_support import PROFILE, REPO, crawl_cli, warc_problems
 from warcio.archiveiterator import ArchiveIterator
 
 from qiosk_scraper.archive import Archive
-from qiosk_scraper.crawl import (
-    ArchiveBusy,
-    CrawlLock,
-    CrawlSession,
-    NothingToResume,
-    resume_arguments,
-)
+from qiosk_scraper.crawl import NothingToResume, resume_arguments
+from qiosk_scraper.locks import ArchiveBusy, CrawlLock
 from qiosk_scraper.mirror import running_mirror
+from qiosk_scraper.session import CrawlSession
 from qiosk_scraper.warc import WarcWriter, gzip_members, repair
 
 QIOSK = str(Path(sys.executable).parent / "qiosk")

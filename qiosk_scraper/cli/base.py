@@ -3,7 +3,6 @@ option, URL checks. The commands register themselves on :func:`main` (see ``cli/
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from qiosk_scraper import __version__
+from qiosk_scraper.archive import DatabaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +32,7 @@ class Qiosk(click.Group):
             if error.filename is None:
                 raise
             raise click.ClickException(f"{error.filename}: {error.strerror or error}") from error
-        except sqlite3.DatabaseError as error:
+        except DatabaseError as error:
             raise click.ClickException(
                 f"{_database(ctx)}: damaged or not a SQLite database ({error})"
             ) from error
@@ -46,7 +46,7 @@ def _database(ctx: click.Context) -> str:
             return str(args[index + 1])
         if arg.startswith("--db="):
             return arg.removeprefix("--db=")
-    from qiosk_scraper.crawl import DEFAULT_DB
+    from qiosk_scraper.session import DEFAULT_DB
 
     return DEFAULT_DB
 
@@ -75,7 +75,7 @@ def command_errors(*errors: type[Exception]) -> Iterator[None]:
 def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
     """``--db``: the archive a command works on, with the default and path type they share
     (``crawl``'s stays text, as the spider argument it passes on)."""
-    from qiosk_scraper.crawl import DEFAULT_DB
+    from qiosk_scraper.session import DEFAULT_DB
 
     return click.option(
         "--db",

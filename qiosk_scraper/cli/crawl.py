@@ -11,10 +11,6 @@ import click
 from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.cli.base import command_errors, http_url, main
 from qiosk_scraper.crawl import (
-    DEFAULT_DB,
-    DEFAULT_SITE,
-    ArchiveBusy,
-    CrawlLock,
     NothingToResume,
     SettingError,
     crawl_report,
@@ -22,7 +18,9 @@ from qiosk_scraper.crawl import (
     resume_arguments,
     run_crawl,
 )
+from qiosk_scraper.locks import ArchiveBusy, CrawlLock
 from qiosk_scraper.profiles import SOURCES, profile_for, profiles
+from qiosk_scraper.session import DEFAULT_DB, DEFAULT_SITE
 from qiosk_scraper.spiders.outlet import SpiderArgumentError, parse_sources
 
 

@@ -82,12 +82,13 @@ def toolkit_versions() -> dict[str, Any]:
     """The toolkit's version, and the dependency versions of ``requirements.lock`` (the
     installed distributions when the lock file is not beside the package)."""
     import platform
-    import sqlite3
+
+    from qiosk_scraper.archive import SQLITE_VERSION
 
     toolkit = {
         "qiosk-scraper": __version__,
         "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
+        "sqlite": SQLITE_VERSION,
         "pyarrow": pa.__version__,
     }
     if _LOCK.is_file():

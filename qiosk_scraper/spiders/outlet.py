@@ -75,7 +75,18 @@ from twisted.python.failure import Failure
 from warcio.exceptions import ArchiveLoadFailed
 
 from qiosk_scraper.archive import WriteFailed, now_iso
-from qiosk_scraper.crawl import (
+from qiosk_scraper.discover.pages import (
+    ArticleLinks,
+    read_feed_links,
+)
+from qiosk_scraper.discover.pages import canonical as _canonical
+from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, sitemap_entries
+from qiosk_scraper.failures import CAPTURE_META, VALIDATED_META, describe_failure, error_kind
+from qiosk_scraper.guard import REDIRECT_STATUSES
+from qiosk_scraper.items import ArticlePage
+from qiosk_scraper.profiles import SOURCES, Profile, UnknownProfile, profile_for
+from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
+from qiosk_scraper.session import (
     ARTICLES_GONE,
     ARTICLES_SKIPPED,
     ARTICLES_UNCHANGED,
@@ -87,17 +98,6 @@ from qiosk_scraper.crawl import (
     crawl_status,
     record_error,
 )
-from qiosk_scraper.discover.pages import (
-    ArticleLinks,
-    read_feed_links,
-)
-from qiosk_scraper.discover.pages import canonical as _canonical
-from qiosk_scraper.discover.sitemaps import feed_links, parse_w3c_datetime, sitemap_entries
-from qiosk_scraper.failures import VALIDATED_META, describe_failure, error_kind
-from qiosk_scraper.items import ArticlePage
-from qiosk_scraper.middlewares import CAPTURE_META, REDIRECT_STATUSES
-from qiosk_scraper.profiles import SOURCES, Profile, UnknownProfile, profile_for
-from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
 from qiosk_scraper.stopping import CrawlStopped
 from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
