@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.reextract import crawled  # noqa: F401 (a module-scoped fixture for every test)
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import RunningMirror, running_mirror

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_archive import SITE, capture, make_article
+from support.records import SITE, capture, make_article
 
 from qiosk_scraper.archive import SCHEMA_VERSION, Archive, content_hash
 from qiosk_scraper.article import Article

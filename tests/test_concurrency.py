@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from test_crawl_support import PROFILE, REPO, crawl_cli
-from test_resume import count_captures, natural_rows
+from support.crawl import PROFILE, REPO, crawl_cli
+from support.resume import count_captures, natural_rows
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.locks import lock_path

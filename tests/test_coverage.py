@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_archive import SITE, make_article
+from support.records import SITE, make_article
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main

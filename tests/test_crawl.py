@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from test_crawl_support import crawl_cli, crawl_with_variants, reextracted, warc_problems
+from support.crawl import crawl_cli, crawl_with_variants, reextracted, warc_problems
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import RunningMirror

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.spidermiddlewares.httperror import HttpError
-from test_crawl_support import REPO, run
+from support.crawl import REPO, run
 from twisted.internet.error import DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 

@@ -17,8 +17,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-from signal_support import QIOSK, REPO
-from test_crawl_support import PROFILE
+from support.crawl import PROFILE
+from support.signals import QIOSK, REPO
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import RunningMirror

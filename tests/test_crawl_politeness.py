@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_crawl_support import crawl_cli
+from support.crawl import crawl_cli
 from warcio.archiveiterator import ArchiveIterator
 
 from qiosk_scraper.archive import Archive

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from test_crawl_support import FaultyMirror, crawl_with_settings
+from support.crawl import FaultyMirror, crawl_with_settings
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror.site import Site

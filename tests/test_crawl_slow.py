@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_crawl_support import crawl_cli, reextracted, warc_problems
+from support.crawl import crawl_cli, reextracted, warc_problems
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import running_mirror

@@ -27,23 +27,14 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
-from test_crawl_support import PROFILE
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.crawl import PROFILE
 
 from qiosk_scraper.datasette import credit_source, load_metadata
 from qiosk_scraper.mirror import RunningMirror
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "datasette"
 QIOSK = str(Path(sys.executable).parent / "qiosk")
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from datasette.utils import escape_fts
+from support.datasette import build_archive, get, record
 
 from qiosk_scraper import datasette as qds
 from qiosk_scraper.archive import Archive
@@ -27,44 +28,6 @@ PLANNED_REVISIONS = (
     "content_hash TEXT, record TEXT, changed_fields TEXT, silent_edit INTEGER, "
     "extractor_version TEXT, capture_id INTEGER, PRIMARY KEY (article_id, revision))"
 )
-
-
-def record(n: int, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "url": f"https://responsiblestatecraft.org/story-{n}/",
-        "title": f"Story {n}",
-        "subtitle": f"Dek {n}",
-        "article_type": "Analysis",
-        "section": "Middle East",
-        "tags": ["Iran"],
-        "authors": [{"name": "Jane Roe", "url": "https://responsiblestatecraft.org/author/jroe/"}],
-        "published": f"2025-06-{n:02d}T12:00:00+00:00",
-        "modified": None,
-        "body": f"First paragraph of story {n}.\n\nSecond paragraph.",
-        "images": [],
-        "links": [],
-        "word_count": 0,
-        "language": "en",
-    }
-    base.update(changes)
-    return base
-
-
-def build_archive(path: Path, records: list[dict[str, Any]]) -> None:
-    with Archive(path) as archive:
-        crawl_id = archive.start_crawl("https://responsiblestatecraft.org", {}, {})
-        for i, rec in enumerate(records):
-            capture_id = archive.add_capture(
-                crawl_id,
-                {"url": rec["url"], "status": 200, "fetched_at": f"2025-07-01T00:00:{i:02d}+00:00"},
-            )
-            archive.save_article(
-                rec,
-                crawl_id=crawl_id,
-                capture_id=capture_id,
-                fetched_at="2025-07-01T00:00:00+00:00",
-            )
-        archive.finish_crawl(crawl_id, {}, "finished")
 
 
 def schema_tables(path: Path) -> dict[str, list[str]]:
@@ -296,10 +259,6 @@ def hostile(
     yield datasette, path, pending
     for database in datasette.databases.values():
         database.close()
-
-
-def get(datasette: Any, path: str) -> Any:
-    return asyncio.run(datasette.client.get(path))
 
 
 def test_article_page_shows_escaped_text_as_paragraphs(

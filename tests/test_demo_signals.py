@@ -12,7 +12,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from signal_support import Child, count, descendants, wait_gone
+from support.signals import Child, count, descendants, wait_gone
 
 
 def _free_port() -> int:

@@ -10,8 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pool_support import CRASH_PATH
-from test_crawl_support import REPO, crawl_with_settings
+from support.crawl import REPO, crawl_with_settings
+from support.pool import CRASH_PATH
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import RunningMirror
@@ -22,13 +22,13 @@ CRASH_CRAWL = textwrap.dedent(
     """
     import sys
     site, db, tests = sys.argv[1:]
-    sys.path.insert(0, tests)  # the workers, spawned, inherit it and find pool_support
+    sys.path.insert(0, tests)  # the workers, spawned, inherit it and find support.pool
     from scrapy.crawler import CrawlerProcess
     from qiosk_scraper.crawl import crawl_settings
     from qiosk_scraper.spiders.outlet import OutletSpider
 
     settings = crawl_settings(progress=False)
-    settings.set("ITEM_PIPELINES", {"pool_support.CrashingPipeline": 300}, priority="cmdline")
+    settings.set("ITEM_PIPELINES", {"support.pool.CrashingPipeline": 300}, priority="cmdline")
     process = CrawlerProcess(settings)
     process.crawl(OutletSpider, site=site, db=db, delay=0, profile="responsiblestatecraft")
     process.start()

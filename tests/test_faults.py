@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_crawl_support import warc_problems
-from test_faults_support import EXPECTED_KIND, SPEC, crawl, errors_by_url, expected_errors
+from support.crawl import warc_problems
+from support.faults import EXPECTED_KIND, SPEC, crawl, errors_by_url, expected_errors
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import running_mirror

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from test_crawl_support import SCRIPTED_CRAWL
+from support.crawl import SCRIPTED_CRAWL
 
 from qiosk_scraper import datasette as qds
 from qiosk_scraper.archive import Archive

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from test_faults_support import EXPECTED_KIND, SPEC, crawl, errors_by_url, restart_faults
+from support.faults import EXPECTED_KIND, SPEC, crawl, errors_by_url, restart_faults
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import FaultPlan, running_mirror

@@ -125,3 +125,16 @@ def test_only_the_archive_and_datasettes_connection_import_sqlite() -> None:
             if any(f.split(".")[0] in ("sqlite3", "sqlite_utils") for f in found):
                 users.add(name)
     assert users == {"qiosk_scraper.archive", "qiosk_scraper.datasette"}
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test code lives in ``tests/support/``; a test module imports none of its peers."""
+    tests = Path(__file__).resolve().parent
+    found = {
+        (path.name, node.module)
+        for path in tests.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith(("test_", "conftest"))
+    }
+    assert found == set()

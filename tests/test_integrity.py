@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_crawl_support import PROFILE, REPO, crawl_cli
-from test_resume import natural_rows
+from support.crawl import PROFILE, REPO, crawl_cli
+from support.resume import natural_rows
 
 from qiosk_scraper.archive import Archive, ArchiveLocked, StaleState
 from qiosk_scraper.locks import ArchiveBusy, CrawlLock, lock_path

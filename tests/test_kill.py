@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_reextract import RUN, Crawled, crawled  # noqa: F401 (the module fixture)
+from support.reextract import RUN, Crawled
 
 from qiosk_scraper.archive import Archive
 
@@ -90,7 +90,7 @@ def _state(db: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]
 
 
 def test_reextract_killed_at_seeded_points_resumes_to_the_uninterrupted_result(
-    crawled: Crawled,  # noqa: F811
+    crawled: Crawled,
     tmp_path: Path,
 ) -> None:
     clean, killed = tmp_path / "clean", tmp_path / "killed"
@@ -124,7 +124,7 @@ def _verify_fails(folder: Path) -> bool:
 
 
 def test_snapshot_export_killed_at_seeded_points_leaves_nothing_that_verifies(
-    crawled: Crawled,  # noqa: F811
+    crawled: Crawled,
     tmp_path: Path,
 ) -> None:
     db = crawled.db

@@ -19,7 +19,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from test_crawl_support import QuietHandler, crawl_with_settings
+from support.crawl import QuietHandler, crawl_with_settings
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_crawl_support import crawl_cli, crawl_with_variants
+from support.crawl import crawl_cli, crawl_with_variants
 from warcio.archiveiterator import ArchiveIterator
 
 from qiosk_scraper.archive import CONFLICTING_CANONICAL, Archive

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_crawl_support import crawl_cli
+from support.crawl import crawl_cli
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_crawl_support import crawl_cli, warc_problems
+from support.crawl import crawl_cli, warc_problems
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.coverage import coverage

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_datasette_config import build_archive, get, record
+from support.datasette import build_archive, get, record
 
 from qiosk_scraper import datasette as qds
 from qiosk_scraper.cli import main
@@ -240,7 +240,7 @@ def test_hostile_urls_and_inline_script_do_not_run_in_chromium(
 ) -> None:
     """Datasette's own inline scripts run (the SQL editor); nothing else does."""
     from playwright.sync_api import sync_playwright
-    from test_datasette import CHROMIUM, CHROMIUM_ARGS
+    from support.browser import CHROMIUM, CHROMIUM_ARGS
 
     base, _ = server
     violations: list[str] = []

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from blocked_pipeline import BLOCKED_ENV
-from signal_support import (
+from support.blocked import BLOCKED_ENV
+from support.crawl import PROFILE, crawl_cli, warc_problems
+from support.signals import (
     QIOSK,
     REPO,
     Child,
@@ -26,7 +27,6 @@ from signal_support import (
     descendants,
     wait_gone,
 )
-from test_crawl_support import PROFILE, crawl_cli, warc_problems
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import RunningMirror, running_mirror
@@ -93,7 +93,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_crawl_repairs(
 ) -> None:
     db, blocked = tmp_path / "qiosk.db", tmp_path / "blocked"
     # The first article never finishes extracting, so the graceful stop waits for ever.
-    pipelines = json.dumps({"blocked_pipeline.BlockedPipeline": 300})
+    pipelines = json.dumps({"support.blocked.BlockedPipeline": 300})
     running = crawl(
         site.base_url,
         db,

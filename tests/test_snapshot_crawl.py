@@ -10,7 +10,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from test_crawl_support import PROFILE
+from support.crawl import PROFILE
 
 from qiosk_scraper.extract import extract_article
 from qiosk_scraper.mirror import running_mirror

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_datasette_config import build_archive, record
+from support.datasette import build_archive, record
 
 REPO = Path(__file__).resolve().parent.parent
 UV = Path(sys.executable).with_name("uv")

@@ -1,5 +1,5 @@
 """A pipeline that never finishes an article, for a crawl run with ``PYTHONPATH=tests`` and
-``-s ITEM_PIPELINES={"blocked_pipeline.BlockedPipeline": 300}`` (no tests here)."""
+``-s ITEM_PIPELINES={"support.blocked.BlockedPipeline": 300}`` (no tests here)."""
 
 from __future__ import annotations
 

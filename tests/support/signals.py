@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from test_resume import alive
+from support.resume import alive
 
 REPO = Path(__file__).resolve().parent.parent
 QIOSK = str(Path(sys.executable).parent / "qiosk")

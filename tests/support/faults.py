@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from test_crawl_support import crawl_with_settings
+from support.crawl import crawl_with_settings
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.mirror import KINDS, FaultPlan
