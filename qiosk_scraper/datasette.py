@@ -677,7 +677,7 @@ def load_metadata(config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
         raise ServeError(f"{path}: not valid Datasette metadata ({error})") from error
     if DATABASE_NAME not in (metadata.get("databases") or {}):
         raise ServeError(f"{path}: no databases.{DATABASE_NAME} section")
-    return metadata
+    return dict(metadata)
 
 
 def prune(metadata: dict[str, Any], tables: set[str]) -> dict[str, list[str]]:

@@ -50,7 +50,7 @@ class WarcLocation:
     payload_length: int
 
 
-class _Sha256WARCWriter(WARCWriter):
+class _Sha256WARCWriter(WARCWriter):  # type: ignore[misc]  # warcio is untyped
     @staticmethod
     def _create_digester() -> Digester:
         return Digester("sha256")

@@ -44,8 +44,8 @@ def _database(ctx: click.Context) -> str:
     for index, arg in enumerate(args):
         if arg == "--db" and index + 1 < len(args):
             return str(args[index + 1])
-        if arg.startswith("--db="):
-            return arg.removeprefix("--db=")
+        if str(arg).startswith("--db="):
+            return str(arg).removeprefix("--db=")
     from qiosk_scraper.session import DEFAULT_DB
 
     return DEFAULT_DB

@@ -899,7 +899,7 @@ class OutletSpider(scrapy.Spider):
     # -- failures ------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[ArticlePage]:
-        if failure.check(CrawlStopped):
+        if isinstance(failure.value, CrawlStopped):
             return  # cancelled by a stop signal, not the site's doing: --resume asks again
         request = failure.request  # type: ignore[attr-defined]
         kind, message, capture_id = describe_failure(failure)
