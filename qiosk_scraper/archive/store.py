@@ -1,200 +1,58 @@
-"""The archive: the only module that talks to SQLite (through sqlite-utils).
-
-Everything else hands records to :class:`Archive`; the schema below is its contract with the
-Datasette, snapshot and re-crawl code. Times are ISO 8601 UTC strings
-(``YYYY-MM-DDTHH:MM:SS+00:00``), JSON columns hold JSON text, booleans are 0/1.
-
-Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
-
-``crawls``
-    id, site, arguments (JSON: the command's options), versions (JSON: toolkit, Python, SQLite
-    and every installed distribution), started, ended, stats (JSON: the figures of the summary),
-    status (``running``, then the finish reason: ``finished``, ``shutdown``, ``failed`` ...).
-``captures``
-    One row per HTTP response received (articles, listings, feeds, sitemaps, robots.txt,
-    redirects, errors): id, crawl_id, url, method, status, fetched_at, content_type, location
-    (redirect target), etag, last_modified, payload_sha256 (of the body as received, before any
-    content decoding), payload_length, warc_file (path relative to the database's folder),
-    warc_offset and warc_length (the gzip member holding the WARC response record).
-``articles``
-    One row per canonical URL, every field of the article record as a column: url, title,
-    subtitle, article_type, section, published, modified, body, word_count, language; plus
-    post_id (the CMS id, unique when known), content_hash (SHA-256 of the record's canonical
-    JSON), first_seen, last_fetched, capture_id (the capture the record was extracted from),
-    extractor_version, gone_at (when the site answered 404/410 for it; NULL while it is online),
-    gone_capture_id (that 404/410 response: the evidence). Always the latest state: its history
-    is in ``revisions``. ``articles_fts`` (FTS5, kept current by triggers) indexes title,
-    subtitle and body.
-``revisions``
-    article_id, revision (1, 2, ...), fetched_at (when this state entered the archive: the
-    fetch that showed it, or the re-extraction that produced it), content_hash, record (the
-    full article record as JSON), changed_fields (JSON list of the record fields that differ
-    from the previous revision; ``[]`` for revision 1), silent_edit (1 when the content changed
-    but ``modified`` did not: the site edited without saying so), extractor_version,
-    capture_id (the response the state was extracted from). A new revision only when the
-    record differs from the latest one.
-``authors`` / ``article_authors``
-    authors: id, name, url (profile link or NULL; unique on name and url).
-    article_authors: article_id, author_id, position (0 = first in the byline).
-``tags`` / ``article_tags``
-    tags: id, label (unique). article_tags: article_id, tag_id, position (page order).
-``sections`` / ``article_sections``
-    sections: id, label (unique, e.g. ``Middle East``, ``QiOSK``, ``Analysis``).
-    article_sections: article_id, section_id, is_primary (1 when it is the section the article
-    page names), listed (1 when the article was seen in that section's listing).
-``listing_sightings``
-    url (canonical article URL as the listing links it), post_id, section_id, crawl_id,
-    seen_at: every (article, listing) pair seen, kept so a listing seen before its article was
-    fetched is linked when the article is saved.
-``images``
-    article_id, position, url, alt, caption, credit, lead (the lead image first).
-``links``
-    article_id, position, url, text: the links inside the body, in page order.
-``url_aliases``
-    url (a variant: tracking parameters, missing slash, an old slug that redirects), target_url
-    (the canonical URL it stands for), article_id (set once the article is archived), kind
-    (``variant``, ``redirect``, ``canonical``), first_seen.
-``errors``
-    id, crawl_id, url, kind (e.g. ``http_404``, ``not_an_article``, ``dns``), message, at,
-    capture_id (the response that showed the failure, when there was one).
-``discoveries``
-    crawl_id, url (canonical article URL as discovered), source (``sitemap``, ``feeds``,
-    ``home``, ``sections``, ``tags``, ``authors``, ``stream``, ``body``): which discovery
-    source named which article URL in which crawl (see ``qiosk coverage``).
-
-Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
-rows and its revision atomically, so a crash never leaves half an article. Every write
-transaction begins IMMEDIATE (it takes the write lock first, so it never fails half-way turning
-a read into a write); waiting for another process's lock is reported on stderr and bounded
-(``QIOSK_LOCK_WAIT`` seconds, default 60: then :class:`ArchiveLocked`); a full disk ends a
-write in :class:`DiskFull`. Opening an archive checks its tables and columns against its
-schema version before anything reads or writes them. Schema version 2
-(re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
-version-1 archive migrates it, with revision 1 of every article made from its stored state.
-"""
+"""The :class:`Archive` (see the package's documentation for the schema it keeps): opening,
+checking and migrating a file, and every read and write of crawls, captures, articles, their
+revisions and children, discoveries, snapshots and imported captures."""
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.db import Table
 
+from qiosk_scraper.archive.errors import (
+    _BUSY_SLICE_MS,
+    ArchiveError,
+    ArchiveLocked,
+    DiskFull,
+    StaleState,
+    WriteFailed,
+    _busy,
+    _report_wait,
+    disk_full,
+)
+from qiosk_scraper.archive.rows import (
+    _ARTICLE_COLUMNS,
+    _article_row,
+    _changes,
+    _read_record,
+    _record_json,
+    content_hash,
+    now_iso,
+)
+from qiosk_scraper.archive.schema import (
+    _MIGRATIONS,
+    SCHEMA_VERSION,
+    _names,
+    expected_schema,
+)
 from qiosk_scraper.article import RECORD_FIELDS
-
-SCHEMA_VERSION = 2
-SQLITE_VERSION = sqlite3.sqlite_version  # of the library the archive is written with
-# What a damaged or foreign database file raises (for callers that do not import sqlite3).
-DatabaseError = sqlite3.DatabaseError
-_BUSY_SLICE_MS = 250
 
 # url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post
 # archived, live, under another URL.
 CONFLICTING_CANONICAL = "conflicting_canonical"
 
+
 SaveOutcome = Literal["new", "updated", "unchanged", "conflicting"]
 
+
 _T = TypeVar("_T")
-
-_ARTICLE_COLUMNS = (
-    "url",
-    "title",
-    "subtitle",
-    "article_type",
-    "section",
-    "published",
-    "modified",
-    "body",
-    "word_count",
-    "language",
-)
-
-
-def _article_row(
-    record: Mapping[str, Any],
-    digest: str,
-    fetched_at: str,
-    capture_id: int | None,
-    extractor_version: str | None,
-) -> dict[str, Any]:
-    """The ``articles`` columns for a record fetched at ``fetched_at`` (capture ``capture_id``)."""
-    row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
-    row.update(
-        content_hash=digest,
-        last_fetched=fetched_at,
-        capture_id=capture_id,
-        extractor_version=extractor_version,
-    )
-    return row
-
-
-class ArchiveError(Exception):
-    """The archive file cannot be used (not SQLite, newer schema than this toolkit ...)."""
-
-
-class StaleState(ArchiveError):
-    """A write conditional on the state it was computed from found that state gone."""
-
-
-class WriteFailed(ArchiveError):
-    """A write to the archive (its database or a WARC file) could not be made; nothing of it
-    was kept. ``kind`` names why, as an ``errors.kind``."""
-
-    kind = "write_failed"
-
-
-class ArchiveLocked(WriteFailed):
-    """Another process held the database's write lock for longer than the wait allowed."""
-
-    kind = "archive_locked"
-
-
-class DiskFull(WriteFailed):
-    """The disk (or the file size limit) had no room for a write."""
-
-    kind = "disk_full"
-
-    def __init__(self, path: str | Path, needed: int | None = None) -> None:
-        self.path = str(path)
-        self.needed = needed
-        room = f" (a write of {needed:,} bytes did not fit)" if needed else ""
-        super().__init__(
-            f"{path}: the disk is full{room}; free some space and run the same command "
-            "again: it finishes the crawl"
-        )
-
-
-def disk_full(error: BaseException) -> bool:
-    """Whether an OSError or SQLite error says the disk (or the file size limit) is full."""
-    if isinstance(error, OSError):
-        return error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-    if isinstance(error, sqlite3.Error):
-        return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
-    return False
-
-
-def _busy(error: sqlite3.Error) -> bool:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    )
-
-
-def _report_wait(message: str) -> None:
-    """How a wait for another process's write lock is reported: one line on stderr."""
-    print(message, file=sys.stderr, flush=True)
 
 
 class _Database(sqlite_utils.Database):
@@ -267,204 +125,6 @@ class _Database(sqlite_utils.Database):
             return
 
 
-def now_iso() -> str:
-    """The current time as the archive's ISO 8601 UTC string."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-def content_hash(record: Mapping[str, Any]) -> str:
-    """SHA-256 of a record's canonical JSON (sorted keys, UTF-8)."""
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _create_v1(db: sqlite_utils.Database) -> None:
-    db.table("crawls").create(
-        {
-            "id": int,
-            "site": str,
-            "arguments": str,
-            "versions": str,
-            "started": str,
-            "ended": str,
-            "stats": str,
-            "status": str,
-        },
-        pk="id",
-        not_null=["site", "started", "status"],
-    )
-    db.table("captures").create(
-        {
-            "id": int,
-            "crawl_id": int,
-            "url": str,
-            "method": str,
-            "status": int,
-            "fetched_at": str,
-            "content_type": str,
-            "location": str,
-            "etag": str,
-            "last_modified": str,
-            "payload_sha256": str,
-            "payload_length": int,
-            "warc_file": str,
-            "warc_offset": int,
-            "warc_length": int,
-        },
-        pk="id",
-        foreign_keys=[("crawl_id", "crawls", "id")],
-        not_null=["crawl_id", "url", "status", "fetched_at"],
-    )
-    db.table("articles").create(
-        {
-            "id": int,
-            "url": str,
-            "post_id": str,
-            "title": str,
-            "subtitle": str,
-            "article_type": str,
-            "section": str,
-            "published": str,
-            "modified": str,
-            "body": str,
-            "word_count": int,
-            "language": str,
-            "content_hash": str,
-            "first_seen": str,
-            "last_fetched": str,
-            "capture_id": int,
-            "extractor_version": str,
-            "gone_at": str,
-        },
-        pk="id",
-        foreign_keys=[("capture_id", "captures", "id")],
-        not_null=["url", "title", "content_hash", "first_seen", "last_fetched"],
-    )
-    db.table("authors").create({"id": int, "name": str, "url": str}, pk="id", not_null=["name"])
-    db.table("article_authors").create(
-        {"article_id": int, "author_id": int, "position": int},
-        pk=("article_id", "position"),
-        foreign_keys=[("article_id", "articles", "id"), ("author_id", "authors", "id")],
-    )
-    db.table("tags").create({"id": int, "label": str}, pk="id", not_null=["label"])
-    db.table("article_tags").create(
-        {"article_id": int, "tag_id": int, "position": int},
-        pk=("article_id", "position"),
-        foreign_keys=[("article_id", "articles", "id"), ("tag_id", "tags", "id")],
-    )
-    db.table("sections").create({"id": int, "label": str}, pk="id", not_null=["label"])
-    db.table("article_sections").create(
-        {"article_id": int, "section_id": int, "is_primary": int, "listed": int},
-        pk=("article_id", "section_id"),
-        foreign_keys=[("article_id", "articles", "id"), ("section_id", "sections", "id")],
-        not_null=["is_primary", "listed"],
-        defaults={"is_primary": 0, "listed": 0},
-    )
-    db.table("listing_sightings").create(
-        {"url": str, "section_id": int, "post_id": str, "crawl_id": int, "seen_at": str},
-        pk=("url", "section_id"),
-        foreign_keys=[("section_id", "sections", "id"), ("crawl_id", "crawls", "id")],
-    )
-    db.table("images").create(
-        {
-            "article_id": int,
-            "position": int,
-            "url": str,
-            "alt": str,
-            "caption": str,
-            "credit": str,
-            "lead": int,
-        },
-        pk=("article_id", "position"),
-        foreign_keys=[("article_id", "articles", "id")],
-        not_null=["url", "alt", "lead"],
-    )
-    db.table("links").create(
-        {"article_id": int, "position": int, "url": str, "text": str},
-        pk=("article_id", "position"),
-        foreign_keys=[("article_id", "articles", "id")],
-        not_null=["url", "text"],
-    )
-    db.table("url_aliases").create(
-        {"url": str, "target_url": str, "article_id": int, "kind": str, "first_seen": str},
-        pk="url",
-        foreign_keys=[("article_id", "articles", "id")],
-        not_null=["target_url", "kind", "first_seen"],
-    )
-    db.table("errors").create(
-        {
-            "id": int,
-            "crawl_id": int,
-            "url": str,
-            "kind": str,
-            "message": str,
-            "at": str,
-            "capture_id": int,
-        },
-        pk="id",
-        foreign_keys=[("crawl_id", "crawls", "id"), ("capture_id", "captures", "id")],
-        not_null=["crawl_id", "url", "kind", "at"],
-    )
-    db.table("captures").create_index(["url"])
-    db.table("captures").create_index(["crawl_id"])
-    db.table("articles").create_index(["url"], unique=True)
-    db.table("articles").create_index(["published"])
-    db.execute(
-        "CREATE UNIQUE INDEX idx_articles_post_id ON articles (post_id) WHERE post_id IS NOT NULL"
-    )
-    db.execute("CREATE UNIQUE INDEX idx_authors_name_url ON authors (name, ifnull(url, ''))")
-    db.table("tags").create_index(["label"], unique=True)
-    db.table("sections").create_index(["label"], unique=True)
-    db.table("article_authors").create_index(["author_id"])
-    db.table("article_tags").create_index(["tag_id"])
-    db.table("article_sections").create_index(["section_id"])
-    db.table("listing_sightings").create_index(["post_id"])
-    db.table("links").create_index(["url"])
-    db.table("url_aliases").create_index(["target_url"])
-    db.table("url_aliases").create_index(["article_id"])
-    db.table("errors").create_index(["crawl_id"])
-    db.table("errors").create_index(["kind"])
-    db.table("articles").enable_fts(["title", "subtitle", "body"], create_triggers=True)
-
-
-def _read_record(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
-    """The record of an article rebuilt from its rows (``Article.to_record(extras=False)``)."""
-    row = db.table("articles").get(article_id)
-    record: dict[str, Any] = {column: row[column] for column in _ARTICLE_COLUMNS}
-    record["authors"] = [
-        {"name": name, "url": author_url}
-        for name, author_url in db.execute(
-            "SELECT a.name, a.url FROM article_authors aa "
-            "JOIN authors a ON a.id = aa.author_id "
-            "WHERE aa.article_id = ? ORDER BY aa.position",
-            [article_id],
-        )
-    ]
-    record["tags"] = [
-        label
-        for (label,) in db.execute(
-            "SELECT t.label FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-            "WHERE at.article_id = ? ORDER BY at.position",
-            [article_id],
-        )
-    ]
-    record["images"] = [
-        {"url": u, "alt": alt, "caption": caption, "credit": credit, "lead": bool(lead)}
-        for u, alt, caption, credit, lead in db.execute(
-            "SELECT url, alt, caption, credit, lead FROM images WHERE article_id = ? "
-            "ORDER BY position",
-            [article_id],
-        )
-    ]
-    record["links"] = [
-        {"url": u, "text": text}
-        for u, text in db.execute(
-            "SELECT url, text FROM links WHERE article_id = ? ORDER BY position", [article_id]
-        )
-    ]
-    return dict(sorted(record.items()))
-
-
 def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
     """``read`` on the SQLite file at ``path`` opened read-only and immutable; ArchiveError
     naming the file when it cannot be opened or read."""
@@ -483,75 +143,6 @@ def _read_only(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
         conn.close()
 
 
-def _record_json(record: Mapping[str, Any]) -> str:
-    return json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
-
-
-def _create_v2(db: sqlite_utils.Database) -> None:
-    """Re-crawls: revisions, discoveries, the evidence of a gone article; revision 1 of every
-    stored article from its rows, fetched when the archive last saw it served."""
-    db.table("revisions").create(
-        {
-            "article_id": int,
-            "revision": int,
-            "fetched_at": str,
-            "content_hash": str,
-            "record": str,
-            "changed_fields": str,
-            "silent_edit": int,
-            "extractor_version": str,
-            "capture_id": int,
-        },
-        pk=("article_id", "revision"),
-        foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
-        not_null=["fetched_at", "content_hash", "record", "changed_fields", "silent_edit"],
-    )
-    db.table("revisions").create_index(["fetched_at"])
-    db.execute("ALTER TABLE articles ADD COLUMN gone_capture_id INTEGER REFERENCES captures(id)")
-    db.table("discoveries").create(
-        {"crawl_id": int, "url": str, "source": str},
-        pk=("crawl_id", "url", "source"),
-        foreign_keys=[("crawl_id", "crawls", "id")],
-    )
-    db.table("discoveries").create_index(["url"])
-    rows = db.execute(
-        "SELECT id, content_hash, last_fetched, extractor_version, capture_id FROM articles "
-        "ORDER BY id"
-    ).fetchall()
-    db.table("revisions").insert_all(
-        {
-            "article_id": article_id,
-            "revision": 1,
-            "fetched_at": last_fetched,
-            "content_hash": digest,
-            "record": _record_json(_read_record(db, article_id)),
-            "changed_fields": "[]",
-            "silent_edit": 0,
-            "extractor_version": version,
-            "capture_id": capture_id,
-        }
-        for article_id, digest, last_fetched, version, capture_id in rows
-    )
-
-
-# Schema version n is reached by running _MIGRATIONS[n - 1] on version n - 1.
-_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _create_v2]
-assert len(_MIGRATIONS) == SCHEMA_VERSION
-
-
-@cache
-def expected_schema(version: int) -> dict[str, frozenset[str]]:
-    """Table -> column names of a schema-``version`` archive, as the migrations make it."""
-    db = sqlite_utils.Database(memory=True)
-    for migration in _MIGRATIONS[:version]:
-        migration(db)
-    schema = {name: frozenset(c.name for c in db.table(name).columns) for name in db.table_names()}
-    db.close()
-    return schema
-
-
-def _names(items: Iterable[str]) -> str:
-    return ", ".join(sorted(items))
 
 
 class Archive:
@@ -1708,12 +1299,3 @@ class Archive:
                 "SELECT source, count(*) FROM capture_sources GROUP BY source ORDER BY source"
             )
         }
-
-
-def _changes(before: Mapping[str, Any] | None, record: Mapping[str, Any]) -> tuple[list[str], bool]:
-    """The fields ``record`` changed from ``before`` (none for a first revision), and whether it
-    is a silent edit: content changed (not only the URL) without a newer ``modified``."""
-    if before is None:
-        return [], False
-    changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
-    return changed, bool(set(changed) - {"url"}) and "modified" not in changed

@@ -1,0 +1,108 @@
+"""The record-to-rows mapping: an article record's ``articles`` columns, its content hash and
+JSON form, a record read back from its rows, and the fields two records differ in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from qiosk_scraper.article import RECORD_FIELDS
+
+_ARTICLE_COLUMNS = (
+    "url",
+    "title",
+    "subtitle",
+    "article_type",
+    "section",
+    "published",
+    "modified",
+    "body",
+    "word_count",
+    "language",
+)
+
+
+def _article_row(
+    record: Mapping[str, Any],
+    digest: str,
+    fetched_at: str,
+    capture_id: int | None,
+    extractor_version: str | None,
+) -> dict[str, Any]:
+    """The ``articles`` columns for a record fetched at ``fetched_at`` (capture ``capture_id``)."""
+    row = {column: record.get(column) for column in _ARTICLE_COLUMNS}
+    row.update(
+        content_hash=digest,
+        last_fetched=fetched_at,
+        capture_id=capture_id,
+        extractor_version=extractor_version,
+    )
+    return row
+
+
+def now_iso() -> str:
+    """The current time as the archive's ISO 8601 UTC string."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """SHA-256 of a record's canonical JSON (sorted keys, UTF-8)."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_record(db: sqlite_utils.Database, article_id: int) -> dict[str, Any]:
+    """The record of an article rebuilt from its rows (``Article.to_record(extras=False)``)."""
+    row = db.table("articles").get(article_id)
+    record: dict[str, Any] = {column: row[column] for column in _ARTICLE_COLUMNS}
+    record["authors"] = [
+        {"name": name, "url": author_url}
+        for name, author_url in db.execute(
+            "SELECT a.name, a.url FROM article_authors aa "
+            "JOIN authors a ON a.id = aa.author_id "
+            "WHERE aa.article_id = ? ORDER BY aa.position",
+            [article_id],
+        )
+    ]
+    record["tags"] = [
+        label
+        for (label,) in db.execute(
+            "SELECT t.label FROM article_tags at JOIN tags t ON t.id = at.tag_id "
+            "WHERE at.article_id = ? ORDER BY at.position",
+            [article_id],
+        )
+    ]
+    record["images"] = [
+        {"url": u, "alt": alt, "caption": caption, "credit": credit, "lead": bool(lead)}
+        for u, alt, caption, credit, lead in db.execute(
+            "SELECT url, alt, caption, credit, lead FROM images WHERE article_id = ? "
+            "ORDER BY position",
+            [article_id],
+        )
+    ]
+    record["links"] = [
+        {"url": u, "text": text}
+        for u, text in db.execute(
+            "SELECT url, text FROM links WHERE article_id = ? ORDER BY position", [article_id]
+        )
+    ]
+    return dict(sorted(record.items()))
+
+
+def _record_json(record: Mapping[str, Any]) -> str:
+    return json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
+
+
+def _changes(before: Mapping[str, Any] | None, record: Mapping[str, Any]) -> tuple[list[str], bool]:
+    """The fields ``record`` changed from ``before`` (none for a first revision), and whether it
+    is a silent edit: content changed (not only the URL) without a newer ``modified``."""
+    if before is None:
+        return [], False
+    changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
+    return changed, bool(set(changed) - {"url"}) and "modified" not in changed
