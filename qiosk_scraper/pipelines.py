@@ -18,10 +18,10 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from qiosk_scraper.archive import CONFLICTING_CANONICAL, WriteFailed
 from qiosk_scraper.extract import NotAnArticle
+from qiosk_scraper.extract.record import EXTRACTOR_VERSION, extract_record
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.profiles import Profile
 from qiosk_scraper.recrawl import preferred
-from qiosk_scraper.reextract import EXTRACTOR_VERSION, extract_record
 from qiosk_scraper.session import (
     ARTICLES_NEW,
     ARTICLES_UNCHANGED,

@@ -1,10 +1,7 @@
 """Re-extraction: run the current extractor over the stored captures, without the network.
 
-:data:`EXTRACTOR_VERSION` names the extractor that made a record: the toolkit's version plus a
-hash of the source files the record depends on (the ``extract`` package, the record schema in
-``article.py`` and URL canonicalisation in ``urls.py``). The version string alone would not do:
-an extractor fixed between releases would carry the same name as the one it replaces. Every
-revision stores it, so an archive tells which extractor produced each state.
+The record and the version of the extractor that makes it are
+:mod:`qiosk_scraper.extract.record`'s.
 
 :func:`reextract` reads, for every archived article, the WARC record of the capture its latest
 state came from, extracts it again in a process pool (every core: extraction is CPU-bound, the
@@ -19,54 +16,19 @@ a named kind that changes nothing (never a half-read page stored as the article'
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive, StaleState, now_iso
+from qiosk_scraper.extract.record import EXTRACTOR_VERSION, OUTLET, extract_record
 from qiosk_scraper.locks import CrawlLock, pause_point
 from qiosk_scraper.profiles import profile_named
-from qiosk_scraper.urls import canonicalize, same_site
-
-_PACKAGE = Path(__file__).resolve().parent
-_EXTRACTOR_SOURCES = ("extract/*.py", "article.py", "urls.py")
-OUTLET = "responsiblestatecraft"  # the profile of crawls recorded before profiles existed
-
-
-def extractor_version() -> str:
-    """``<toolkit version>+<first 12 hex of the SHA-256 of the extractor's sources>``."""
-    digest = hashlib.sha256()
-    files = sorted({path for pattern in _EXTRACTOR_SOURCES for path in _PACKAGE.glob(pattern)})
-    for path in files:
-        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return f"{__version__}+{digest.hexdigest()[:12]}"
-
-
-EXTRACTOR_VERSION = extractor_version()
-
-
-def extract_record(
-    body: bytes, page_url: str, fetched_at: str, site: str, outlet_layers: bool = True
-) -> dict[str, Any]:
-    """The archived record of a fetched article page (``page_url`` canonical): the extractor's
-    record with its URL canonicalised; a canonical link off the site is not honoured.
-    ``outlet_layers``: the profile's (False: the generic path alone)."""
-    from qiosk_scraper.extract import extract_article
-
-    moment = datetime.fromisoformat(fetched_at)
-    article = extract_article(body, page_url, moment, outlet_layers=outlet_layers)
-    record = article.to_record(extras=False)
-    url = canonicalize(record["url"])
-    record["url"] = url if same_site(url, site) else page_url
-    return record
+from qiosk_scraper.urls import canonicalize
 
 
 @dataclass(frozen=True)

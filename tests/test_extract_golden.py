@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
+from qiosk_scraper.discover.listing import extract_listing
+from qiosk_scraper.extract import NotAnArticle, extract_article
 
 GOLDEN = Path(__file__).parent / "golden"
 ARTICLES = sorted(p.stem for p in GOLDEN.glob("*.json"))

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from qiosk_scraper.discover.listing import extract_listing
 from qiosk_scraper.evaluate import page_f1
-from qiosk_scraper.extract import extract_article, extract_listing
+from qiosk_scraper.extract import extract_article
 from qiosk_scraper.mirror.build import build
 from qiosk_scraper.mirror.site import Site
 

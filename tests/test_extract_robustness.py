@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qiosk_scraper.article import Article
-from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
+from qiosk_scraper.discover.listing import extract_listing
+from qiosk_scraper.extract import NotAnArticle, extract_article
 from qiosk_scraper.extract.dates import parse_shown
 
 GOLDEN = Path(__file__).parent / "golden"

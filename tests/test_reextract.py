@@ -10,7 +10,7 @@ from pathlib import Path
 from support.reextract import Crawled, reextract, rows
 
 from qiosk_scraper.archive import Archive
-from qiosk_scraper.reextract import EXTRACTOR_VERSION
+from qiosk_scraper.extract.record import EXTRACTOR_VERSION
 
 
 def test_the_same_extractor_changes_nothing_and_a_changed_one_exactly_its_field(

@@ -75,7 +75,7 @@ def _extract(task: tuple[bytes, str, str, str, int]) -> tuple[dict[str, Any] | N
     """In a worker: the record of a capture (body, canonical URL, capture time, site, status),
     or why there is none."""
     from qiosk_scraper.extract import NotAnArticle
-    from qiosk_scraper.reextract import extract_record
+    from qiosk_scraper.extract.record import extract_record
 
     body, url, at, site, status = task
     if status != 200:
@@ -108,7 +108,7 @@ def import_captures(
 ) -> ImportResult:
     """Import ``captures`` into the archive at ``db`` (see the module's docstring), extracting
     them in ``workers`` processes (one per core by default), :data:`BATCH` at a time."""
-    from qiosk_scraper.reextract import EXTRACTOR_VERSION
+    from qiosk_scraper.extract.record import EXTRACTOR_VERSION
 
     result = result if result is not None else ImportResult()
     count = workers or os.cpu_count() or 1

@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.cli.base import command_errors, http_url, main
+from qiosk_scraper.discover.listing import extract_listing
 from qiosk_scraper.evaluate import EXACT_FIELDS, EvalError, evaluate, find_cases
-from qiosk_scraper.extract import NotAnArticle, extract_article, extract_listing
+from qiosk_scraper.extract import NotAnArticle, extract_article
 from qiosk_scraper.extract.page import parse_html
 from qiosk_scraper.extract.structured import meta_tags
 from qiosk_scraper.profiles import profile_named, profiles

@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from parsel import Selector
 
-from qiosk_scraper.extract import extract_listing
+from qiosk_scraper.discover.listing import extract_listing
 from qiosk_scraper.urls import canonicalize
 
 _TAG_PATH = re.compile(r"^/tag/[^/]+/$")

@@ -8,8 +8,8 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from qiosk_scraper.extract.record import extract_record
 from qiosk_scraper.pipelines import ArchivePipeline
-from qiosk_scraper.reextract import extract_record
 
 CRASH_PATH = "QIOSK_TEST_CRASH_PATH"  # environment: the path of the page that kills a worker
 
