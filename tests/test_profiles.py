@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.crawl import crawl_cli
+from support.datasette import get
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
+from qiosk_scraper.datasette import build_datasette, load_metadata
 from qiosk_scraper.mirror import RunningMirror
 from qiosk_scraper.profiles import UnknownProfile, profile_for, profile_named
 from qiosk_scraper.reextract import reextract
@@ -74,3 +76,12 @@ def test_the_generic_profile_archives_the_mirror_from_sitemaps_and_feeds(
     snapshot = tmp_path / "snapshot"
     export_snapshot(db, snapshot)
     assert verify_snapshot(snapshot) == []
+    # Datasette serves it as it serves an outlet archive: the articles, and every canned query.
+    datasette, pending = build_datasette(db)
+    assert pending == {}
+    articles = get(datasette, "/archive/articles.json?_shape=array&_size=max")
+    assert articles.status_code == 200 and len(articles.json()) == len(gold)
+    queries = load_metadata()["databases"]["archive"]["queries"]
+    for name in queries:
+        answer = get(datasette, f"/archive/{name}.json?_shape=array")
+        assert answer.status_code == 200, (name, answer.text[:300])
