@@ -82,6 +82,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from qiosk_scraper.archive import now_iso
 from qiosk_scraper.crawl import (
+    ANSWERED,
     ARTICLES_GONE,
     ARTICLES_SKIPPED,
     ARTICLES_UNCHANGED,
@@ -552,9 +553,11 @@ class OutletSpider(scrapy.Spider):
     def current(self, response: Response) -> Response | None:
         """The response itself, or for a 304 the stored capture it confirmed; None (an error
         recorded) when that cannot be read back."""
+        assert self.crawler.stats is not None
+        if response.meta.get("kind") != "robots":
+            self.crawler.stats.inc_value(ANSWERED)  # the crawl met the site (see crawl.failed)
         if response.status != 304:
             return response
-        assert self.crawler.stats is not None
         self.crawler.stats.inc_value(NOT_MODIFIED)
         capture_id = response.meta.get(VALIDATED_META)
         try:
