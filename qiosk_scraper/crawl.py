@@ -92,7 +92,7 @@ def summary_table(numbers: Mapping[str, Any], kinds: Mapping[str, ErrorKind]) ->
 
 def failure_cause(numbers: Mapping[str, Any], kinds: Mapping[str, ErrorKind]) -> str:
     """One line saying why a crawl failed, naming its most common error."""
-    what = "no page answered" if not numbers.get("pages") else "no article was met"
+    what = "no page answered" if not numbers.get("pages") else "every page failed"
     if not kinds:
         return what
     kind, error = max(kinds.items(), key=lambda item: item[1].count)

@@ -87,6 +87,7 @@ SITEMAP_TOTAL = "qiosk/sitemap_urls"  # distinct article URLs the sitemaps list
 
 
 NOT_ARTICLES = "qiosk/not_articles"  # linked pages that turned out not to be articles
+ANSWERED = "qiosk/answered"  # pages other than robots.txt the spider could read (200 or 304)
 
 
 RESERVE_BYTES = 128 * 1024  # see CrawlSession.reserve
@@ -311,6 +312,7 @@ def figures(stats: Mapping[str, Any], elapsed: float) -> dict[str, Any]:
         "articles_gone": int(stats.get(ARTICLES_GONE, 0)),
         "articles": new + updated + unchanged + skipped,
         "errors": int(stats.get(ERRORS, 0)),
+        "answered": int(stats.get(ANSWERED, 0)),
         "sitemap_urls": int(stats.get(SITEMAP_TOTAL, 0)),
         "elapsed_s": round(elapsed, 1),
         "pages_per_s": round(pages / elapsed, 2) if elapsed > 0 else 0.0,
@@ -318,13 +320,9 @@ def figures(stats: Mapping[str, Any], elapsed: float) -> dict[str, Any]:
 
 
 def failed(numbers: Mapping[str, Any]) -> bool:
-    """A crawl that met no article (new, updated, unchanged, skipped or gone) and met errors
-    failed: the errors are why (a dead or wrong site, start pages that all failed)."""
-    return (
-        not numbers.get("articles")
-        and not numbers.get("articles_gone")
-        and bool(numbers.get("errors"))
-    )
+    """A crawl in which no page but robots.txt answered (a dead or wrong site, start pages
+    that all failed) and that met errors failed: the errors are why."""
+    return not numbers.get("answered") and bool(numbers.get("errors"))
 
 
 def crawl_status(reason: str, stats: Mapping[str, Any]) -> str:

@@ -120,8 +120,8 @@ def crawl_command(
     or by --resume.
 
     Ctrl-C (or SIGTERM) stops it cleanly: the pages in flight are written, the crawl is marked
-    interrupted and --resume finishes it; a second Ctrl-C stops at once. A crawl that met no
-    article and met errors (a dead or wrong site) fails, exit status 1.
+    interrupted and --resume finishes it; a second Ctrl-C stops at once. A crawl in which no
+    page answered (a dead or wrong site, start pages that all failed) fails, exit status 1.
 
     Example: qiosk crawl --site http://127.0.0.1:8765 --profile responsiblestatecraft --delay 0
     """

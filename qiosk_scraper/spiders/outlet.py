@@ -87,6 +87,7 @@ from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.profiles import SOURCES, Profile, UnknownProfile, profile_for
 from qiosk_scraper.recrawl import sitemap_verdict, validator_headers
 from qiosk_scraper.session import (
+    ANSWERED,
     ARTICLES_GONE,
     ARTICLES_SKIPPED,
     ARTICLES_UNCHANGED,
@@ -451,9 +452,11 @@ class OutletSpider(scrapy.Spider):
     def current(self, response: Response) -> Response | None:
         """The response itself, or for a 304 the stored capture it confirmed; None (an error
         recorded) when that cannot be read back."""
+        assert self.crawler.stats is not None
+        if response.meta.get("kind") != "robots":
+            self.crawler.stats.inc_value(ANSWERED)  # the crawl met the site (see session.failed)
         if response.status != 304:
             return response
-        assert self.crawler.stats is not None
         self.crawler.stats.inc_value(NOT_MODIFIED)
         capture_id = response.meta.get(VALIDATED_META)
         try:
