@@ -5,7 +5,8 @@ Pure: records (and the layer each field came from, the extractor's provenance) i
 counts and history in, warning lines out. The pipeline counts every article it extracted and
 archived or confirmed in a crawl (new, updated, or fetched again with the same content);
 articles answered 304 Not Modified or skipped by their sitemap date are not extracted, so not
-counted. The archive keeps one ``extraction_health`` row per crawl and field.
+counted. The archive keeps one ``fill_rates`` row per crawl and field; Datasette's
+``extraction_health`` query shows them per crawl.
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class FieldCount:
 
 
 def from_fallback(name: str, provenance: Mapping[str, str]) -> bool:
-    """Whether field ``name`` came from a layer of the generic path (``trafilatura`` alone
-    for a body; ``markup+trafilatura`` is the outlet's block)."""
+    """Whether field ``name`` came from a layer of the generic path (:data:`FALLBACK_LAYERS`),
+    by the extractor's provenance."""
     key = FIELDS[name].provenance
     return key is not None and provenance.get(key) in FALLBACK_LAYERS
 
