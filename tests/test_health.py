@@ -82,6 +82,27 @@ def test_a_field_moving_to_the_generic_fallback_warns() -> None:
                      f"{CREDIT_ALARM}"]  # fmt: skip
 
 
+def test_a_crawl_is_compared_with_the_latest_crawls_of_its_site_and_profile(
+    tmp_path: Path,
+) -> None:
+    site, other = "https://example.org", "https://example.net"
+    outlet, generic = {"profile": "responsiblestatecraft"}, {"profile": "generic"}
+    with Archive(tmp_path / "qiosk.db") as archive:
+        assert archive.previous_health_crawls(1, 5) == []  # no table yet: nothing written
+        assert "fill_rates" not in archive.db.table_names()
+        ids = [
+            archive.start_crawl(s, a, {})
+            for s, a in [(site, outlet), (other, outlet), (site, generic), (site, outlet),
+                         (site, outlet), (site, outlet)]
+        ]  # fmt: skip
+        for crawl_id in ids[:4] + ids[5:]:  # ids[4] extracted nothing
+            archive.record_extraction_health(crawl_id, counts(crawl_id, 50))
+        assert archive.previous_health_crawls(ids[5], 5) == [ids[3], ids[0]]
+        assert archive.previous_health_crawls(ids[5], 1) == [ids[3]]
+        found = archive.extraction_health([ids[0], ids[4]])
+    assert found == {ids[0]: counts(ids[0], 50)}
+
+
 # -- real crawls ------------------------------------------------------------------------------
 
 

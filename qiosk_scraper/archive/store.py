@@ -1137,17 +1137,19 @@ class Archive:
         return found
 
     def previous_health_crawls(self, crawl_id: int, limit: int) -> list[int]:
-        """The latest ``limit`` crawls of the same site before ``crawl_id`` that recorded their
-        extraction health, latest first."""
+        """The latest ``limit`` crawls before ``crawl_id`` of the same site with the same
+        profile (another profile reads other layers) that recorded their extraction health,
+        latest first."""
         if "fill_rates" not in self.db.table_names():
             return []
         return [
             int(previous)
             for (previous,) in self.db.execute(
                 "SELECT DISTINCT f.crawl_id FROM fill_rates f JOIN crawls c ON c.id = f.crawl_id "
-                "WHERE f.crawl_id < ? AND c.site = (SELECT site FROM crawls WHERE id = ?) "
-                "ORDER BY f.crawl_id DESC LIMIT ?",
-                [crawl_id, crawl_id, limit],
+                "JOIN crawls this ON this.id = ? WHERE f.crawl_id < this.id "
+                "AND c.site = this.site AND json_extract(c.arguments, '$.profile') IS "
+                "json_extract(this.arguments, '$.profile') ORDER BY f.crawl_id DESC LIMIT ?",
+                [crawl_id, limit],
             )
         ]
 
