@@ -4,7 +4,9 @@ Extraction happens here, in :meth:`ArchivePipeline.extract` and nowhere else in 
 the worker processes beside the reactor (:mod:`qiosk_scraper.workers`); records come back to
 the reactor, which alone writes the archive. A page that is not an article
 (``NotAnArticle``) or that breaks the extractor, or a worker that dies on one, becomes an
-``errors`` row with its reason and a stats counter; the crawl goes on.
+``errors`` row with its reason and a stats counter; the crawl goes on. The pipeline also counts
+which fields the extractor filled in the articles it archived (:mod:`qiosk_scraper.health`),
+written as the crawl's ``fill_rates`` rows when it closes.
 """
 
 from __future__ import annotations
