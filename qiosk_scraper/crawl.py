@@ -23,6 +23,7 @@ from twisted.internet import task
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive
+from qiosk_scraper.health import HISTORY_CRAWLS, drift_warnings, pooled
 from qiosk_scraper.session import DEFAULT_DB, DEFAULT_SITE, figures
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ class CrawlResult:
     errors_by_kind: dict[str, ErrorKind]
     signal: int | None = None  # the stop signal received, if any
     log_file: Path | None = None  # where Scrapy's log went (None: to stderr)
+    drift: tuple[str, ...] = ()  # fill rates well below the previous crawls' (health.py)
 
 
 class SettingError(ValueError):
@@ -222,6 +224,7 @@ def crawl_report(result: CrawlResult, site: str, db: str | Path) -> tuple[str, s
     lines = [
         f"crawl {result.crawl_id} of {site} into {db}: {result.status}",
         summary_table(result.figures, result.errors_by_kind),
+        *(f"warning: {line}" for line in result.drift),
     ]
     if result.log_file is not None:
         lines.append(f"log: {result.log_file}")
@@ -332,6 +335,7 @@ def run_crawl(
     with Archive(db) as archive:
         row = archive.crawl(crawl_id)
         kinds = errors_by_kind(archive.errors(crawl_id))
+        drift = layout_drift(archive, crawl_id)
     stats = row["stats"] or {}
     return CrawlResult(
         crawl_id=crawl_id,
@@ -340,4 +344,15 @@ def run_crawl(
         errors_by_kind=kinds,
         signal=stop.signum,
         log_file=log_file,
+        drift=tuple(drift),
     )
+
+
+def layout_drift(archive: Archive, crawl_id: int) -> list[str]:
+    """The drift alarm of crawl ``crawl_id``: its fill rates against the previous crawls of the
+    same site (:func:`qiosk_scraper.health.drift_warnings`)."""
+    previous = archive.previous_health_crawls(crawl_id, HISTORY_CRAWLS)
+    counts = archive.extraction_health([crawl_id, *previous])
+    if crawl_id not in counts:
+        return []
+    return drift_warnings(counts[crawl_id], pooled(counts[p] for p in previous if p in counts))

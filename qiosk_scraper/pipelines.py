@@ -4,7 +4,9 @@ Extraction happens here, in :meth:`ArchivePipeline.extract` and nowhere else in 
 the worker processes beside the reactor (:mod:`qiosk_scraper.workers`); records come back to
 the reactor, which alone writes the archive. A page that is not an article
 (``NotAnArticle``) or that breaks the extractor, or a worker that dies on one, becomes an
-``errors`` row with its reason and a stats counter; the crawl goes on.
+``errors`` row with its reason and a stats counter; the crawl goes on. The pipeline also counts
+which fields the extractor filled in the articles it archived (:mod:`qiosk_scraper.health`),
+written as the crawl's ``fill_rates`` rows when it closes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from qiosk_scraper.archive import CONFLICTING_CANONICAL, WriteFailed
 from qiosk_scraper.extract import NotAnArticle
-from qiosk_scraper.extract.record import EXTRACTOR_VERSION, extract_record
+from qiosk_scraper.extract.record import EXTRACTOR_VERSION, extract_with_provenance
+from qiosk_scraper.health import FieldCount, count_fields, pooled
 from qiosk_scraper.items import ArticlePage
 from qiosk_scraper.profiles import Profile
 from qiosk_scraper.recrawl import preferred
@@ -50,7 +53,9 @@ class ClaimingSpider(Protocol):
 class ArchivePipeline:
     """Extracts :class:`ArticlePage` items and saves the records, one transaction each."""
 
-    extractor: Callable[[bytes, str, str, str, bool], dict[str, Any]] = staticmethod(extract_record)
+    extractor: Callable[[bytes, str, str, str, bool], tuple[dict[str, Any], dict[str, str]]] = (
+        staticmethod(extract_with_provenance)
+    )
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -58,14 +63,18 @@ class ArchivePipeline:
         if not callable(getattr(crawler.spider, "recheck_claimed", None)):
             raise NotConfigured(f"{type(self).__name__} needs the outlet spider")
         self.spider = cast(ClaimingSpider, crawler.spider)
+        # What the extractor filled in the articles this crawl archived or confirmed
+        # (qiosk_scraper.health), written as extraction_health rows when the crawl closes.
+        self.health: dict[str, FieldCount] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    async def extract(self, page: ArticlePage) -> dict[str, Any]:
+    async def extract(self, page: ArticlePage) -> tuple[dict[str, Any], dict[str, str]]:
         """The one place the crawl extracts an article (as ``qiosk reextract`` does), in the
-        spider's worker pool (:mod:`qiosk_scraper.workers`)."""
+        spider's worker pool (:mod:`qiosk_scraper.workers`): the record, and the layer each
+        field came from (counted for the crawl's extraction health, never archived)."""
         layers = self.spider.profile.outlet_layers
         args = (page.body, page.url, page.fetched_at, self.session.site, layers)
         return await self.spider.pool.run(self.extractor, *args)
@@ -74,7 +83,7 @@ class ArchivePipeline:
         if not isinstance(item, ArticlePage):
             return item
         try:
-            record = await self.extract(item)
+            record, provenance = await self.extract(item)
         except NotAnArticle as error:
             if item.expected:
                 self._error(item, "not_an_article", error.reason)
@@ -137,7 +146,21 @@ class ArchivePipeline:
             raise DropItem(f"conflicting canonical: {url} (archived at {kept})")
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(_OUTCOME_STAT[outcome])
+        self.health = pooled([self.health, count_fields([(record, provenance)])])
         return item
+
+    def close_spider(self) -> None:
+        """The crawl's extraction health, one row per field (none when nothing was extracted).
+        Rows that cannot be written (a full disk, the archive locked) are a warning, not a
+        lost page: the crawl's status stays what its pages made it."""
+        if not self.health:
+            return
+        try:
+            self.session.archive.record_extraction_health(self.session.crawl_id, self.health)
+        except WriteFailed as error:
+            logger.warning(
+                "extraction health of crawl %d not recorded: %s", self.session.crawl_id, error
+            )
 
     def _error(self, page: ArticlePage, kind: str, message: str) -> None:
         record_error(self.crawler, self.session, page.url, kind, message, page.capture_id)

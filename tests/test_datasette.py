@@ -406,6 +406,29 @@ def check_extraction_health(served: Served, page: Page) -> None:
     open_page(page, f"{served.base}/archive/extraction_health")
     gold = list(served.gold.values())
 
+    def pct(filled: int) -> str:
+        return str(round(100.0 * filled / len(gold), 1))
+
+    def lead(record: dict[str, Any]) -> dict[str, Any] | None:
+        return next((i for i in record["images"] if i["lead"]), None)
+
+    [row] = rows(page)
+    assert row["articles"] == str(len(gold))
+    assert row["lead_image_pct"] == pct(sum(lead(r) is not None for r in gold))
+    credited = sum(bool((lead(r) or {}).get("credit")) for r in gold)
+    assert row["lead_image_credit_pct"] == pct(credited) and 0 < credited < len(gold)
+    assert row["tags_pct"] == pct(sum(bool(r["tags"]) for r in gold))
+    assert row["section_pct"] == pct(sum(bool(r["section"]) for r in gold))
+    assert row["authors_pct"] == pct(sum(bool(r["authors"]) for r in gold))
+    assert row["dek_pct"] == pct(sum(bool(r["subtitle"]) for r in gold))
+    assert row["published_pct"] == pct(sum(bool(r["published"]) for r in gold))
+    assert row["from_fallback_pct"] == "0.0"  # the outlet's layers read every field
+
+
+def check_missing_fields_by_crawl(served: Served, page: Page) -> None:
+    open_page(page, f"{served.base}/archive/missing_fields_by_crawl")
+    gold = list(served.gold.values())
+
     def pct(missing: int) -> str:
         return str(round(100.0 * missing / len(gold), 1))
 
@@ -513,6 +536,7 @@ CHECKS: dict[str, Callable[[Served, Page], None]] = {
     "image_credits_by_source": check_image_credits_by_source,
     "images_from_source": check_images_from_source,
     "extraction_health": check_extraction_health,
+    "missing_fields_by_crawl": check_missing_fields_by_crawl,
     "coverage_by_listing": check_coverage_by_listing,
     "crawl_history": check_crawl_history,
     "coverage_by_source": check_coverage_by_source,

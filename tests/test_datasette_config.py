@@ -19,6 +19,7 @@ from support.datasette import build_archive, get, record
 from qiosk_scraper import datasette as qds
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
+from qiosk_scraper.health import count_fields
 
 FTS_SHADOW_SUFFIXES = ("data", "idx", "docsize", "config", "content", "segments", "segdir", "stat")
 
@@ -79,6 +80,18 @@ def test_every_table_and_column_of_the_archive_is_described(
     assert {t: c for t, c in missing.items() if c} == {}
 
 
+def test_the_fill_rates_table_made_on_first_use_is_described(
+    metadata: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        crawl_id = archive.start_crawl("https://example.org", {}, {})
+        archive.record_extraction_health(crawl_id, count_fields([]))
+    described = metadata["databases"]["archive"]["tables"]["fill_rates"]
+    assert described["description"]
+    assert sorted(described["columns"]) == sorted(schema_tables(path)["fill_rates"])
+
+
 def test_planned_revisions_columns_are_described(metadata: dict[str, Any], tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "r.db")
     conn.execute(PLANNED_REVISIONS)
@@ -121,12 +134,13 @@ def test_prune_leaves_out_queries_whose_tables_are_missing(empty_archive: Path) 
     assert qds.prune(metadata, tables) == {
         "coverage_by_source": ["discoveries"],
         "edits": ["revisions"],
+        "extraction_health": ["fill_rates"],  # made by the first crawl that extracts
         "single_source_articles": ["discoveries"],
     }
     queries = metadata["databases"]["archive"]["queries"]
     assert not {"edits", "coverage_by_source", "single_source_articles"} & set(queries)
     assert "edits (needs revisions)" in metadata["databases"]["archive"]["description"]
-    assert qds.prune(qds.load_metadata(), tables | recrawl_tables) == {}
+    assert qds.prune(qds.load_metadata(), tables | recrawl_tables | {"fill_rates"}) == {}
 
 
 def test_tables_referenced_ignores_functions_and_cte_names() -> None:

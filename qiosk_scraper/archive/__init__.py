@@ -61,6 +61,11 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     crawl_id, url (canonical article URL as discovered), source (``sitemap``, ``feeds``,
     ``home``, ``sections``, ``tags``, ``authors``, ``stream``, ``body``): which discovery
     source named which article URL in which crawl (see ``qiosk coverage``).
+``fill_rates``
+    crawl_id, field, articles, filled, fallback: per crawl and field, how many of the articles
+    the crawl extracted had the field, and how many of those from a fallback layer
+    (:mod:`qiosk_scraper.health`); made by the first crawl that extracts an article, outside
+    the numbered versions, like the backfill's tables.
 
 Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
 rows and its revision atomically, so a crash never leaves half an article. Every write

@@ -44,6 +44,7 @@ from qiosk_scraper.archive.schema import (
     expected_schema,
 )
 from qiosk_scraper.article import RECORD_FIELDS
+from qiosk_scraper.health import FieldCount
 
 # url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post
 # archived, live, under another URL.
@@ -910,3 +911,60 @@ class Archive(SnapshotCopies, ImportedCaptures):
     def search(self, query: str, limit: int = 20) -> Iterator[dict[str, Any]]:
         """Full-text search over title, subtitle and body, best match first."""
         return self._table("articles").search(query, columns=["url", "title"], limit=limit)
+
+    # -- extraction health (issue 15) --------------------------------------------------------
+    # ``fill_rates``, made on first use like the backfill tables: crawl_id, field (a name of
+    # qiosk_scraper.health.FIELDS), articles (extracted in the crawl), filled (with the field),
+    # fallback (of those, from a fallback layer; NULL when the layer is not told apart).
+
+    def record_extraction_health(self, crawl_id: int, counts: Mapping[str, FieldCount]) -> None:
+        """Store crawl ``crawl_id``'s counts per field (replacing any it had)."""
+        with self.db.atomic():
+            if "fill_rates" not in self.db.table_names():
+                self._table("fill_rates").create(
+                    {"crawl_id": int, "field": str, "articles": int, "filled": int,
+                     "fallback": int},
+                    pk=("crawl_id", "field"),
+                    foreign_keys=[("crawl_id", "crawls", "id")],
+                    not_null=["articles", "filled"],
+                )  # fmt: skip
+            self._table("fill_rates").upsert_all(
+                [
+                    {"crawl_id": crawl_id, "field": name, "articles": count.articles,
+                     "filled": count.filled, "fallback": count.fallback}
+                    for name, count in sorted(counts.items())
+                ],
+                pk=("crawl_id", "field"),
+            )  # fmt: skip
+
+    def extraction_health(self, crawl_ids: Iterable[int]) -> dict[int, dict[str, FieldCount]]:
+        """Crawl id -> field -> counts, for those of ``crawl_ids`` that recorded them."""
+        ids = sorted(set(crawl_ids))
+        if not ids or "fill_rates" not in self.db.table_names():
+            return {}
+        found: dict[int, dict[str, FieldCount]] = {}
+        rows = self.db.execute(
+            "SELECT crawl_id, field, articles, filled, fallback FROM fill_rates "
+            f"WHERE crawl_id IN ({', '.join('?' * len(ids))}) ORDER BY crawl_id, field",
+            ids,
+        )
+        for crawl_id, name, articles, filled, fallback in rows:
+            found.setdefault(crawl_id, {})[name] = FieldCount(articles, filled, fallback)
+        return found
+
+    def previous_health_crawls(self, crawl_id: int, limit: int) -> list[int]:
+        """The latest ``limit`` crawls before ``crawl_id`` of the same site with the same
+        profile (another profile reads other layers) that recorded their extraction health,
+        latest first."""
+        if "fill_rates" not in self.db.table_names():
+            return []
+        return [
+            int(previous)
+            for (previous,) in self.db.execute(
+                "SELECT DISTINCT f.crawl_id FROM fill_rates f JOIN crawls c ON c.id = f.crawl_id "
+                "JOIN crawls this ON this.id = ? WHERE f.crawl_id < this.id "
+                "AND c.site = this.site AND json_extract(c.arguments, '$.profile') IS "
+                "json_extract(this.arguments, '$.profile') ORDER BY f.crawl_id DESC LIMIT ?",
+                [crawl_id, limit],
+            )
+        ]

@@ -43,9 +43,17 @@ def extract_record(
     """The archived record of a fetched article page (``page_url`` canonical): the extractor's
     record with its URL canonicalised; a canonical link off the site is not honoured.
     ``outlet_layers``: the profile's (False: the generic path alone)."""
+    return extract_with_provenance(body, page_url, fetched_at, site, outlet_layers)[0]
+
+
+def extract_with_provenance(
+    body: bytes, page_url: str, fetched_at: str, site: str, outlet_layers: bool = True
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """:func:`extract_record`'s record, and beside it (never in it) the layer each field came
+    from (the crawl's extraction health counts fields from a fallback layer)."""
     moment = datetime.fromisoformat(fetched_at)
     article = extract_article(body, page_url, moment, outlet_layers=outlet_layers)
     record = article.to_record(extras=False)
     url = canonicalize(record["url"])
     record["url"] = url if same_site(url, site) else page_url
-    return record
+    return record, dict(article.provenance)

@@ -8,7 +8,7 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from qiosk_scraper.extract.record import extract_record
+from qiosk_scraper.extract.record import extract_with_provenance
 from qiosk_scraper.pipelines import ArchivePipeline
 
 CRASH_PATH = "QIOSK_TEST_CRASH_PATH"  # environment: the path of the page that kills a worker
@@ -16,10 +16,10 @@ CRASH_PATH = "QIOSK_TEST_CRASH_PATH"  # environment: the path of the page that k
 
 def crash_on_path(
     body: bytes, url: str, fetched_at: str, site: str, outlet_layers: bool = True
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     if urlsplit(url).path == os.environ.get(CRASH_PATH):
         os._exit(3)  # as a segfault in a C extension would: no exception, the process is gone
-    return extract_record(body, url, fetched_at, site, outlet_layers)
+    return extract_with_provenance(body, url, fetched_at, site, outlet_layers)
 
 
 class CrashingPipeline(ArchivePipeline):
