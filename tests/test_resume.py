@@ -143,6 +143,7 @@ def test_resume_takes_the_options_of_the_interrupted_crawl(tmp_path: Path) -> No
         archive.start_crawl("http://127.0.0.1:9", {**options, "max_articles": 5}, {})
     assert resume_arguments(db) == {
         "site": "http://127.0.0.1:9",
+        "profile": "responsiblestatecraft",  # recorded before profiles: the outlet's knowledge
         "max_articles": 5,
         "since": None,
         "sources": "sitemap,feeds",
@@ -150,6 +151,9 @@ def test_resume_takes_the_options_of_the_interrupted_crawl(tmp_path: Path) -> No
         "refresh": False,
         "resumes": 2,
     }
+    with Archive(db) as archive:
+        archive.start_crawl("http://127.0.0.1:9", {**options, "profile": "generic"}, {})
+    assert resume_arguments(db)["profile"] == "generic"
     mixed = CliRunner().invoke(main, ["crawl", "--db", str(db), "--resume", "--delay", "1"])
     assert mixed.exit_code == 2
     assert "--resume takes the interrupted crawl's options; drop --delay" in mixed.output

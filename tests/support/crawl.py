@@ -18,7 +18,7 @@ from qiosk_scraper.archive import Archive
 from qiosk_scraper.extract import extract_article
 from qiosk_scraper.urls import canonicalize
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 # The outlet spider, plus requests for URL variants exactly as given (fetched even when their
 # canonical URL already was) and through the spider's own discovery path.

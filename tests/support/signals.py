@@ -17,7 +17,7 @@ from typing import Any
 
 from support.resume import alive
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 QIOSK = str(Path(sys.executable).parent / "qiosk")
 
 
