@@ -169,8 +169,7 @@ def _run_demo(plan: DemoPlan, serve: bool, echo: Callable[[str], None]) -> None:
     _step("verify", ["snapshot", "verify", str(plan.snapshot)], echo)
     if serve:
         args = ["serve", "--db", str(plan.db), "--port", str(plan.serve_port)]
-        echo(f"==> Datasette: qiosk {' '.join(args)}")
-        echo(f"    open http://127.0.0.1:{plan.serve_port}/archive/articles (Ctrl-C stops)")
+        echo(f"    browse http://127.0.0.1:{plan.serve_port}/archive/articles (Ctrl-C stops)")
         try:
             _step("Datasette", args, echo)
         except DemoStopped as stop:

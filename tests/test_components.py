@@ -40,12 +40,19 @@ COMPONENTS = sorted(
 
 
 @pytest.fixture(autouse=True, scope="module")
-def reactor() -> None:
+def reactor() -> Iterator[None]:
     """The reactor the crawl runs on, installed in this test process (never run): Scrapy checks
     that one is there when a crawler is made. No test here or in any other module runs a
-    crawl in the test process itself."""
+    crawl in the test process itself, so its event loop is closed after this module (the
+    process then exits without an unclosed-socket warning)."""
     if not is_reactor_installed():
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    yield
+    from twisted.internet import reactor as installed
+
+    loop = getattr(installed, "_asyncioEventloop", None)
+    if loop is not None and not loop.is_closed():
+        loop.close()
 
 
 @pytest.fixture
