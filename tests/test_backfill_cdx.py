@@ -17,9 +17,9 @@ from support.backfill import (
     make_collection,
     range_server,
     running_pywb,
-    serving,
     write_warc,
 )
+from support.crawl import serving
 
 from qiosk_scraper.backfill.cdx import (
     CdxCapture,

@@ -23,10 +23,10 @@ from support.backfill import (
     mirror_archive,
     range_server,
     running_pywb,
-    serving,
     write_wacz,
     write_warc,
 )
+from support.crawl import serving
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main

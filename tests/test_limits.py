@@ -5,11 +5,7 @@ repaired, failures named. The policies in isolation, then through a real crawler
 from __future__ import annotations
 
 import gzip
-import threading
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,7 +15,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
-from support.crawl import QuietHandler, crawl_with_settings
+from support.crawl import QuietHandler, crawl_with_settings, serving
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
@@ -180,9 +176,8 @@ def test_scrapy_failures_get_stable_kinds() -> None:
 # -- through a real crawler --------------------------------------------------------------------
 
 
-@contextmanager
-def serving(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[str]:
-    """A server answering ``routes[path]`` (status, headers, body); 404 elsewhere. The routes
+def routed(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> type[QuietHandler]:
+    """A handler answering ``routes[path]`` (status, headers, body); 404 elsewhere. The routes
     may be filled in once the base URL is known."""
 
     class Handler(QuietHandler):
@@ -190,15 +185,7 @@ def serving(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[st
             path = self.path if self.path in routes else self.path.split("?")[0]
             self.answer(*routes.get(path, (404, {}, b"not here")))
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    return Handler
 
 
 def test_a_crawl_keeps_the_caps_and_refuses_broken_codings(tmp_path: Path) -> None:
@@ -206,7 +193,7 @@ def test_a_crawl_keeps_the_caps_and_refuses_broken_codings(tmp_path: Path) -> No
     fine, cut, bomb, big = (meta.path for meta in site.order[:4])
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
     cap = 200_000
-    with serving(routes) as base:
+    with serving(routed(routes)) as base:
         page = site.respond(fine, base).body
         cut_page = gzip.compress(site.respond(cut, base).body)
         html = {"Content-Type": "text/html; charset=utf-8"}
@@ -260,7 +247,7 @@ def test_a_crawl_keeps_the_caps_and_refuses_broken_codings(tmp_path: Path) -> No
 def test_a_page_the_spider_cannot_read_is_an_error_and_the_crawl_goes_on(tmp_path: Path) -> None:
     site = Site(articles=60, seed=6)
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-    with serving(routes) as base:
+    with serving(routed(routes)) as base:
         home = site.respond("/", base).body
         assert b'data-has-more="true"' in home  # the home page asks for a load-more page
         routes["/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, home)

@@ -9,14 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from support.crawl import QuietHandler as Handler
@@ -243,20 +241,6 @@ def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, l
 
 
 # -- small local HTTP servers ------------------------------------------------------------------
-
-
-@contextmanager
-def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """``handler`` served on a free 127.0.0.1 port; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def range_server(folder: Path, *, ranges: bool = True) -> type[Handler]:
