@@ -31,6 +31,7 @@ from support.crawl import serving
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
+from qiosk_scraper.profiles import profile_named
 
 QIOSK = str(Path(sys.executable).with_name("qiosk"))
 ONLY = "1 articles known only from web archives"
@@ -277,7 +278,14 @@ def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path:
             seen.append([other.imported(_provenance(c)) for c in (first, second, third)])
 
     stream = [first, second, Checkpoint(committed), third, Checkpoint(committed)]
-    result = import_captures(db, stream, site=SITE, arguments={}, workers=2)
+    result = import_captures(
+        db,
+        stream,
+        site=SITE,
+        profile=profile_named("responsiblestatecraft"),
+        arguments={},
+        workers=2,
+    )
     assert seen == [[True, True, False], [True, True, True]]
     assert result.outcomes == {"later": 3}
 

@@ -28,6 +28,7 @@ from qiosk_scraper.archive import Archive
 from qiosk_scraper.article import iso_utc
 from qiosk_scraper.backfill.cdx import CdxClient, CdxError, CdxQuery
 from qiosk_scraper.backfill.read import Capture, ReadStats
+from qiosk_scraper.profiles import Profile
 from qiosk_scraper.urls import canonicalize
 from qiosk_scraper.warc import WarcWriter
 
@@ -71,17 +72,20 @@ class Checkpoint:
     done: Callable[[], None]
 
 
-def _extract(task: tuple[bytes, str, str, str, int]) -> tuple[dict[str, Any] | None, str | None]:
-    """In a worker: the record of a capture (body, canonical URL, capture time, site, status),
-    or why there is none."""
+Task = tuple[bytes, str, str, str, int, bool]  # body, URL, capture time, site, status, layers
+
+
+def _extract(task: Task) -> tuple[dict[str, Any] | None, str | None]:
+    """In a worker: the record of a capture (body, canonical URL, capture time, site, status,
+    whether the profile's outlet layers apply), or why there is none."""
     from qiosk_scraper.extract import NotAnArticle
     from qiosk_scraper.extract.record import extract_record
 
-    body, url, at, site, status = task
+    body, url, at, site, status, outlet_layers = task
     if status != 200:
         return None, f"HTTP {status}"
     try:
-        return extract_record(body, url, at, site), None
+        return extract_record(body, url, at, site, outlet_layers), None
     except NotAnArticle as error:
         return None, str(error)
 
@@ -102,19 +106,22 @@ def import_captures(
     captures: Iterable[Capture | Checkpoint],
     *,
     site: str,
+    profile: Profile,
     arguments: dict[str, Any],
     result: ImportResult | None = None,
     workers: int | None = None,
 ) -> ImportResult:
     """Import ``captures`` into the archive at ``db`` (see the module's docstring), extracting
-    them in ``workers`` processes (one per core by default), :data:`BATCH` at a time."""
+    them with ``profile``'s layers in ``workers`` processes (one per core by default),
+    :data:`BATCH` at a time. The profile is recorded with the import, for ``reextract``."""
     from qiosk_scraper.extract.record import EXTRACTOR_VERSION
 
     result = result if result is not None else ImportResult()
     count = workers or os.cpu_count() or 1
     with _extractor(count) as extract, Archive(db) as archive:
         archive.check_integrity()
-        run = _Run(archive, site, arguments, EXTRACTOR_VERSION)
+        arguments = {**arguments, "site": site, "profile": profile.name}
+        run = _Run(archive, site, profile.outlet_layers, arguments, EXTRACTOR_VERSION)
         status = "failed"
         try:
             for item in captures:
@@ -139,7 +146,7 @@ class _Staged:
 
     row: dict[str, Any]  # its captures row
     provenance: dict[str, Any]
-    task: tuple[bytes, str, str, str, int]
+    task: Task
 
 
 class _Run:
@@ -147,9 +154,15 @@ class _Run:
     import of files imported before leaves no trace)."""
 
     def __init__(
-        self, archive: Archive, site: str, arguments: dict[str, Any], extractor_version: str
+        self,
+        archive: Archive,
+        site: str,
+        outlet_layers: bool,
+        arguments: dict[str, Any],
+        extractor_version: str,
     ) -> None:
         self.archive, self.site, self.arguments = archive, site, arguments
+        self.outlet_layers = outlet_layers
         self.extractor_version = extractor_version
         self.crawl_id: int | None = None
         self.writer: WarcWriter | None = None
@@ -210,7 +223,8 @@ class _Run:
             "warc_offset": location.offset,
             "warc_length": location.length,
         }
-        task = (capture.body, url, iso_utc(capture.captured_at), self.site, capture.status)
+        at = iso_utc(capture.captured_at)
+        task = (capture.body, url, at, self.site, capture.status, self.outlet_layers)
         self.staged.append(_Staged(row, provenance, task))
 
     def flush(self, extract: Callable[[list[Any]], list[Any]], result: ImportResult) -> None:

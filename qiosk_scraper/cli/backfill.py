@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import click
 
 from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
-from qiosk_scraper.cli.imports import DEFAULT_SITE
+from qiosk_scraper.cli.imports import DEFAULT_SITE, outlet, profile_option
 
 
 def _replay_of(cdx: str) -> str:
@@ -27,6 +27,7 @@ def _replay_of(cdx: str) -> str:
 )
 @click.option("--site", default=DEFAULT_SITE, show_default=True, callback=http_url,
               help="The outlet whose URLs to ask for.")  # fmt: skip
+@profile_option
 @click.option("--from", "from_", help="First capture time, yyyy[MM[dd...]].")
 @click.option("--to", help="Last capture time, yyyy[MM[dd...]].")
 @click.option("--replay", callback=http_url,
@@ -41,6 +42,7 @@ def backfill_command(
     db: Path,
     source: str,
     site: str,
+    profile: str | None,
     from_: str | None,
     to: str | None,
     replay: str | None,
@@ -83,5 +85,6 @@ def backfill_command(
             result=result,
         )
         arguments = {"backfill": cdx, "source": source, "from": from_, "to": to}
-        import_captures(db, fetched, site=site, arguments=arguments, result=result)
+        chosen, _ = outlet(site, profile)
+        import_captures(db, fetched, site=site, profile=chosen, arguments=arguments, result=result)
     click.echo(f"backfilled {db} from {cdx}: {result.summary()}")

@@ -7,8 +7,26 @@ from pathlib import Path
 import click
 
 from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
+from qiosk_scraper.profiles import Profile, profile_for, profiles
 
 DEFAULT_SITE = "https://responsiblestatecraft.org"
+
+profile_option = click.option(
+    "--profile",
+    type=click.Choice(sorted(profiles())),
+    help="What the toolkit knows of the outlet: its hosts (captures of others are skipped) and "
+    "extraction layers (default: the profile of the site's host, else generic).",
+)
+
+
+def outlet(site: str, name: str | None) -> tuple[Profile, set[str]]:
+    """The profile for ``site`` (``--profile``) and the hosts whose captures belong to the
+    outlet: the site's and the profile's (a predecessor site's too)."""
+    from urllib.parse import urlsplit
+
+    profile = profile_for(site, name)
+    host = (urlsplit(site).hostname or "").removeprefix("www.")
+    return profile, {host, *profile.hosts}
 
 
 @main.command("import")
@@ -25,9 +43,12 @@ DEFAULT_SITE = "https://responsiblestatecraft.org"
     default=DEFAULT_SITE,
     show_default=True,
     callback=http_url,
-    help="The outlet: captures of other hosts are skipped.",
+    help="The outlet: captures of hosts neither it nor its profile names are skipped.",
 )
-def import_command(files: tuple[Path, ...], db: Path, source: str, site: str) -> None:
+@profile_option
+def import_command(
+    files: tuple[Path, ...], db: Path, source: str, site: str, profile: str | None
+) -> None:
     """Import the HTML captures of WARC (.warc, .warc.gz) and WACZ files into the archive.
 
     Each capture is merged into its article's history by capture time; importing the same
@@ -35,17 +56,15 @@ def import_command(files: tuple[Path, ...], db: Path, source: str, site: str) ->
 
     Example: qiosk import crawl.wacz old-captures.warc.gz --source own-warc
     """
-    from urllib.parse import urlsplit
-
     from qiosk_scraper.archive import ArchiveError
     from qiosk_scraper.backfill import BackfillError
     from qiosk_scraper.backfill.importer import ImportResult, import_captures
     from qiosk_scraper.backfill.read import read_captures
 
     result = ImportResult()
-    host = (urlsplit(site).hostname or "").removeprefix("www.")
+    chosen, hosts = outlet(site, profile)
     with command_errors(BackfillError, ArchiveError):
-        captures = read_captures(list(files), source=source, hosts={host}, stats=result.read)
+        captures = read_captures(list(files), source=source, hosts=hosts, stats=result.read)
         arguments = {"import": [str(f) for f in files], "source": source}
-        import_captures(db, captures, site=site, arguments=arguments, result=result)
+        import_captures(db, captures, site=site, profile=chosen, arguments=arguments, result=result)
     click.echo(f"imported into {db}: {result.summary()}")
