@@ -35,6 +35,8 @@ from qiosk_scraper.profiles import profile_named
 
 QIOSK = str(Path(sys.executable).with_name("qiosk"))
 ONLY = "1 articles known only from web archives"
+ERA = "markup of the article captures: 3 rebelmouse"
+OFFLINE = "--no-check-live"  # the captures name the real outlet's URLs: never ask it
 
 
 def _at(stored: Stored, delta: timedelta) -> str:
@@ -98,9 +100,10 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
     write_wacz(tmp_path / "browsertrix.wacz", [tmp_path / "recorded.warc.gz"])
     files = [str(tmp_path / "own.warc.gz"), str(tmp_path / "browsertrix.wacz")]
 
-    out = _run("import", *files, "--source", "own-warc", "--db", str(db))
+    out = _run("import", *files, "--source", "own-warc", "--db", str(db), OFFLINE)
     assert out.strip() == (
         f"imported into {db}: 5 captures; 1 earlier; 2 identical; 1 later; 1 new; "
+        "markup of the article captures: 5 rebelmouse; "
         f"skipped: 1 not HTML, 1 other host; {ONLY}"
     )
     with Archive(db) as archive:
@@ -141,7 +144,7 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
             assert len(body) == capture["payload_length"]
 
     before = _state(db)
-    again = _run("import", *files, "--source", "own-warc", "--db", str(db))
+    again = _run("import", *files, "--source", "own-warc", "--db", str(db), OFFLINE)
     assert f"5 captures; 5 imported before; skipped: 1 not HTML, 1 other host; {ONLY}" in again
     assert _state(db) == before  # nothing changed: not even a crawl row
 
@@ -177,18 +180,18 @@ def test_backfill_from_a_real_pywb_by_id_and_by_byte_range(tmp_path: Path) -> No
             "2025: 1 captures of 1 URLs",
             f"3 captures of responsiblestatecraft.org/ in {cdx} (2 requests)",
         ]
-        out = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0")
-        assert out.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ONLY}")
+        out = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0", OFFLINE)
+        assert out.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ERA}; {ONLY}")
         before = _state(db)
-        again = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0")
+        again = _run("backfill", "--cdx", cdx, "--db", str(db), "--delay", "0", OFFLINE)
         assert again.strip().endswith(f": 0 captures; {ONLY}")
         assert _state(db) == before
         with serving(range_server(Path(warc_folder))) as files:
             ranged = _run(
-                "backfill", "--cdx", cdx, "--db", str(copy), "--delay", "0",
+                "backfill", "--cdx", cdx, "--db", str(copy), "--delay", "0", OFFLINE,
                 "--warc-files", files, "--source", "common-crawl",
             )  # fmt: skip
-        assert ranged.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ONLY}")
+        assert ranged.strip().endswith(f"3 captures; 1 earlier; 1 identical; 1 new; {ERA}; {ONLY}")
     for path, source in ((db, "wayback"), (copy, "common-crawl")):
         with Archive(path) as archive:
             assert [r["fetched_at"] for r in archive.revisions(stored[0].url)] == [
@@ -237,7 +240,7 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
             pages.append(Page(record["url"], page, date))
     warc = tmp_path / "captures.warc.gz"
     write_warc(warc, pages[::-1])  # newest first: each older capture comes as an earlier revision
-    command = [QIOSK, "import", str(warc), "--source", "own-warc"]
+    command = [QIOSK, "import", str(warc), "--source", "own-warc", OFFLINE]
 
     reference = tmp_path / "reference" / "qiosk.db"
     subprocess.run([*command, "--db", str(reference)], check=True, capture_output=True)

@@ -166,6 +166,22 @@ class ImportedCaptures:
                 by_extractor=False,
             )
             return "new"
+        return self._merge_into(article_id, record, capture_id, at, extractor_version)
+
+    def _merge_into(
+        self,
+        article_id: int,
+        record: Mapping[str, Any],
+        capture_id: int | None,
+        at: str,
+        extractor_version: str | None,
+        *,
+        moved_from: bool = False,
+    ) -> str:
+        """Merge ``record`` (captured at ``at``) into article ``article_id``'s history by time.
+        ``moved_from``: the record is of the article's former URL (its history moved here), so
+        it never names the article's URL, even when it is the latest state."""
+        digest = content_hash(record)
         history = list(
             self.db.query(
                 "SELECT revision, fetched_at, content_hash, record FROM revisions "
@@ -218,12 +234,74 @@ class ImportedCaptures:
                 self._table("articles").update(article_id, {"first_seen": at})
             return "earlier" if not before else "between"
         row = _article_row(record, digest, at, capture_id, extractor_version)
+        if moved_from:
+            row["url"] = existing["url"]
         self._table("articles").update(article_id, row)
         self._delete_children(article_id)
         self._insert_children(article_id, record)
-        if existing["url"] != record["url"]:
+        if existing["url"] != row["url"]:
             self._alias(existing["url"], record["url"], "redirect", article_id)
         return "later"
+
+    # -- what the live site says of the articles only web archives know --------------------
+
+    def unchecked_archive_only(self) -> list[tuple[int, str]]:
+        """(id, URL) of the articles known only from web archives that are not marked gone
+        and whose URL no live check (a crawl with the argument ``check: live``) has asked."""
+        self._backfill_tables()
+        return [
+            (int(i), str(u))
+            for i, u in self.db.execute(
+                "SELECT a.id, a.url FROM articles a WHERE a.gone_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM revisions r LEFT JOIN capture_sources s "
+                "ON s.capture_id = r.capture_id WHERE r.article_id = a.id "
+                "AND s.capture_id IS NULL) "
+                "AND NOT EXISTS (SELECT 1 FROM captures c JOIN crawls cr ON cr.id = c.crawl_id "
+                "WHERE c.url = a.url AND json_extract(cr.arguments, '$.check') = 'live') "
+                "ORDER BY a.url"
+            )
+        ]
+
+    def move_history(self, from_id: int, into_id: int) -> list[str]:
+        """Move article ``from_id``'s history into article ``into_id`` (the live site
+        redirects the first's URL to the second's): each revision merged by capture time, the
+        first's URL made an alias of the second's, its rows removed. Returns what each
+        revision did (``earlier``, ``between``, ``later``, ``identical``)."""
+        with self.db.atomic():
+            moved = self._table("articles").get(from_id)
+            into = self._table("articles").get(into_id)
+            revisions = list(
+                self.db.query(
+                    "SELECT fetched_at, record, capture_id, extractor_version FROM revisions "
+                    "WHERE article_id = ? ORDER BY revision",
+                    [from_id],
+                )
+            )
+            self.db.execute("DELETE FROM revisions WHERE article_id = ?", [from_id])
+            for table in (
+                "article_authors", "article_tags", "images", "links", "article_sections",
+            ):  # fmt: skip
+                self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [from_id])
+            self.db.execute(
+                "UPDATE url_aliases SET article_id = ?, target_url = ? WHERE article_id = ?",
+                [into_id, into["url"], from_id],
+            )
+            self.db.execute("DELETE FROM articles WHERE id = ?", [from_id])
+            self._alias(moved["url"], into["url"], "redirect", into_id)
+            outcomes = [
+                self._merge_into(
+                    into_id,
+                    json.loads(r["record"]),
+                    r["capture_id"],
+                    r["fetched_at"],
+                    r["extractor_version"],
+                    moved_from=True,
+                )
+                for r in revisions
+            ]
+            if moved["first_seen"] < self._table("articles").get(into_id)["first_seen"]:
+                self._table("articles").update(into_id, {"first_seen": moved["first_seen"]})
+            return outcomes
 
     def backfill_resume(self, query: str) -> str | None:
         """The resume key stored for a CDX query (its URL), None when it has none."""

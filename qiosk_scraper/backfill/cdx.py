@@ -76,6 +76,14 @@ class Answer:
     body: bytes
 
 
+class _Unfollowed(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError: the answer itself
+
+
+_NOT_FOLLOWING = urllib.request.build_opener(_Unfollowed)
+
+
 @dataclass
 class PoliteHttp:
     """GET requests one at a time, ``delay`` seconds apart, with retries (see module docstring).
@@ -101,9 +109,13 @@ class PoliteHttp:
                 self.sleep(gap)
         self._last = self.clock()
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> Answer:
+    def get(
+        self, url: str, headers: dict[str, str] | None = None, *, follow: bool = True
+    ) -> Answer:
         """The answer to GET ``url`` (any status that is not retried); :class:`CdxError` when
-        the retries are spent."""
+        the retries are spent. ``follow=False``: a redirect is the answer (its Location in
+        the headers), not followed."""
+        open_url = urllib.request.urlopen if follow else _NOT_FOLLOWING.open
         request_headers = {"User-Agent": self.user_agent, **(headers or {})}
         reason = ""
         for attempt in range(self.retries + 1):
@@ -113,7 +125,7 @@ class PoliteHttp:
             answer: Answer | None = None
             try:
                 request = urllib.request.Request(url, headers=request_headers)
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with open_url(request, timeout=self.timeout) as response:
                     answer = Answer(
                         response.geturl(),
                         response.status,

@@ -43,6 +43,7 @@ class ImportResult:
     already: int = 0  # imported before: skipped
     outcomes: Counter[str] = field(default_factory=Counter)  # new, earlier, later, identical ...
     not_articles: Counter[str] = field(default_factory=Counter)  # reason -> captures
+    eras: Counter[str] = field(default_factory=Counter)  # markup era -> article captures
     read: ReadStats = field(default_factory=ReadStats)
     archive_only: int | None = None  # articles of the archive known only from web archives
 
@@ -50,6 +51,9 @@ class ImportResult:
         parts = [f"{self.captures} captures"]
         parts += [f"{self.already} imported before"] if self.already else []
         parts += [f"{n} {kind}" for kind, n in sorted(self.outcomes.items())]
+        if self.eras:
+            eras = ", ".join(f"{n} {era}" for era, n in sorted(self.eras.items()))
+            parts.append(f"markup of the article captures: {eras}")
         skipped = {
             **self.read.skipped,
             **{f"not an article ({k})": n for k, n in self.not_articles.items()},
@@ -75,19 +79,21 @@ class Checkpoint:
 Task = tuple[bytes, str, str, str, int, bool]  # body, URL, capture time, site, status, layers
 
 
-def _extract(task: Task) -> tuple[dict[str, Any] | None, str | None]:
+def _extract(task: Task) -> tuple[dict[str, Any] | None, str]:
     """In a worker: the record of a capture (body, canonical URL, capture time, site, status,
-    whether the profile's outlet layers apply), or why there is none."""
+    whether the profile's outlet layers apply) and the markup era it was read in, or None and
+    why there is no record."""
     from qiosk_scraper.extract import NotAnArticle
-    from qiosk_scraper.extract.record import extract_record
+    from qiosk_scraper.extract.record import extract_with_provenance, markup_era
 
     body, url, at, site, status, outlet_layers = task
     if status != 200:
         return None, f"HTTP {status}"
     try:
-        return extract_record(body, url, at, site, outlet_layers), None
+        record, provenance = extract_with_provenance(body, url, at, site, outlet_layers)
     except NotAnArticle as error:
         return None, str(error)
+    return record, markup_era(provenance)
 
 
 @contextmanager
@@ -232,11 +238,13 @@ class _Run:
         if not self.staged:
             return
         crawl_id, _ = self.start()
-        for staged, (record, reason) in zip(
+        for staged, (record, said) in zip(
             self.staged, extract([s.task for s in self.staged]), strict=True
         ):
-            if reason is not None:
-                result.not_articles[reason] += 1
+            if record is None:
+                result.not_articles[said] += 1
+            else:
+                result.eras[said] += 1
             outcome = self.archive.import_capture(
                 crawl_id,
                 staged.row,

@@ -8,7 +8,14 @@ from urllib.parse import urlsplit
 import click
 
 from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
-from qiosk_scraper.cli.imports import DEFAULT_SITE, outlet, profile_option
+from qiosk_scraper.cli.imports import (
+    DEFAULT_SITE,
+    check_live_option,
+    delay_option,
+    live_check,
+    outlet,
+    profile_option,
+)
 
 
 def _replay_of(cdx: str) -> str:
@@ -35,7 +42,8 @@ def _replay_of(cdx: str) -> str:
 @click.option("--warc-files", callback=http_url,
               help="Fetch byte ranges of the WARC files under this URL instead "
               "(Common Crawl: https://data.commoncrawl.org).")  # fmt: skip
-@click.option("--delay", default=1.0, show_default=True, help="Seconds between requests.")
+@delay_option
+@check_live_option
 @click.option("--dry-run", is_flag=True, help="Only count captures and URLs per year.")
 def backfill_command(
     cdx: str,
@@ -48,12 +56,15 @@ def backfill_command(
     replay: str | None,
     warc_files: str | None,
     delay: float,
+    check_live: bool,
     dry_run: bool,
 ) -> None:
     """Import the outlet's captures that a web archive's CDX server lists.
 
     Politely: one request at a time, --delay apart, retried with backoff and Retry-After.
-    A backfill stopped at any point goes on from the last page when rerun.
+    A backfill stopped at any point goes on from the last page when rerun. Then, unless
+    --no-check-live, each article only web archives know is asked of the live site once:
+    404/410 marks it gone; a redirect to an archived article joins their histories.
 
     Example: qiosk backfill --cdx https://web.archive.org/cdx/search/cdx --from 2019 --to 2023
     """
@@ -87,4 +98,6 @@ def backfill_command(
         arguments = {"backfill": cdx, "source": source, "from": from_, "to": to}
         chosen, _ = outlet(site, profile)
         import_captures(db, fetched, site=site, profile=chosen, arguments=arguments, result=result)
-    click.echo(f"backfilled {db} from {cdx}: {result.summary()}")
+        click.echo(f"backfilled {db} from {cdx}: {result.summary()}")
+        if check_live:
+            live_check(db, site, delay)

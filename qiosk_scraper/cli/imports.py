@@ -18,6 +18,25 @@ profile_option = click.option(
     "extraction layers (default: the profile of the site's host, else generic).",
 )
 
+check_live_option = click.option(
+    "--check-live/--no-check-live",
+    default=True,
+    show_default=True,
+    help="Then ask the live site, politely, about each article only web archives know: "
+    "404/410 marks it gone, a redirect to an archived article joins their histories.",
+)
+delay_option = click.option(
+    "--delay", default=1.0, show_default=True, help="Seconds between requests."
+)
+
+
+def live_check(db: Path, site: str, delay: float) -> None:
+    """Ask the live site about the articles only web archives know; print what it said."""
+    from qiosk_scraper.backfill.cdx import PoliteHttp
+    from qiosk_scraper.backfill.live import check_live
+
+    click.echo(check_live(db, site, PoliteHttp(delay=delay)).summary())
+
 
 def outlet(site: str, name: str | None) -> tuple[Profile, set[str]]:
     """The profile for ``site`` (``--profile``) and the hosts whose captures belong to the
@@ -46,13 +65,25 @@ def outlet(site: str, name: str | None) -> tuple[Profile, set[str]]:
     help="The outlet: captures of hosts neither it nor its profile names are skipped.",
 )
 @profile_option
+@check_live_option
+@delay_option
 def import_command(
-    files: tuple[Path, ...], db: Path, source: str, site: str, profile: str | None
+    files: tuple[Path, ...],
+    db: Path,
+    source: str,
+    site: str,
+    profile: str | None,
+    check_live: bool,
+    delay: float,
 ) -> None:
     """Import the HTML captures of WARC (.warc, .warc.gz) and WACZ files into the archive.
 
     Each capture is merged into its article's history by capture time; importing the same
     files again changes nothing.
+
+    Then, unless --no-check-live, each article only web archives know is asked of the live
+    site once: 404/410 marks it gone; a redirect to an archived article makes its captures
+    that article's earlier states.
 
     Example: qiosk import crawl.wacz old-captures.warc.gz --source own-warc
     """
@@ -67,4 +98,6 @@ def import_command(
         captures = read_captures(list(files), source=source, hosts=hosts, stats=result.read)
         arguments = {"import": [str(f) for f in files], "source": source}
         import_captures(db, captures, site=site, profile=chosen, arguments=arguments, result=result)
-    click.echo(f"imported into {db}: {result.summary()}")
+        click.echo(f"imported into {db}: {result.summary()}")
+        if check_live:
+            live_check(db, site, delay)

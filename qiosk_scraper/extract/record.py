@@ -57,3 +57,14 @@ def extract_with_provenance(
     url = canonicalize(record["url"])
     record["url"] = url if same_site(url, site) else page_url
     return record, dict(article.provenance)
+
+
+# The CMS each outlet layer reads (``extract.markup``: RebelMouse; ``extract.wordpress``).
+_ERAS = {"markup": "rebelmouse", "wordpress": "wordpress"}
+
+
+def markup_era(provenance: dict[str, str]) -> str:
+    """The CMS whose markup a page's body was read from (``rebelmouse``, ``wordpress``), or
+    ``other`` (the generic path): tells a WordPress-era capture from a later one."""
+    layer = provenance.get("body", "").split("+", 1)[0]
+    return _ERAS.get(layer, "other")

@@ -5,6 +5,7 @@ edition."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import re
 from collections.abc import Iterator
@@ -311,6 +312,18 @@ class Site:
         """The true record of every live article, keyed by slug."""
         base = base_url.rstrip("/")
         return {m.slug: self.gold_article(m, base).to_record(extras=False) for m in self.order}
+
+    def wordpress_capture(self, slug: str, base_url: str) -> tuple[str, bytes, dict[str, Any]]:
+        """A web archive's capture of legacy article ``slug`` (one of the oldest, published in
+        the WordPress years) from before the move: the URL of its date path, the page in the
+        WordPress theme (anatomy section 8), and the true record of that capture."""
+        meta = self.by_slug[slug]
+        if not 0 <= meta.index < self.shape.legacy_count:
+            raise MirrorError(f"{slug}: not an article of the WordPress years")
+        base = base_url.rstrip("/")
+        old = dataclasses.replace(meta, layout=WORDPRESS, path=meta.legacy_path or meta.path)
+        page = render.article_page(self, old, base)
+        return base + old.path, page.encode(), self.gold_article(old, base).to_record(extras=False)
 
     def edge_cases(self) -> dict[str, list[str]]:
         """Edge case name -> slugs of the gold records that cover it (anatomy section 6)."""

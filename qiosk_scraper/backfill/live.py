@@ -1,0 +1,176 @@
+"""What the live site says today of the articles only web archives know (``qiosk import`` and
+``qiosk backfill`` ask it after importing, unless ``--no-check-live``).
+
+An article archived from captures alone may have been deleted, may live on under another URL
+(a WordPress-era date path that now redirects to a short slug, a moved article), or may still be
+served but unlisted. Each such article not yet asked is requested once, politely (robots.txt,
+one request at a time with the backfill's delay and retries), without following redirects:
+
+- 404 or 410: the article is marked gone (``gone_at``), the answer kept as its evidence, as a
+  crawl's recheck does;
+- a redirect to an archived article: the captures are that article's earlier states; its
+  history takes them by capture time and the old URL becomes its alias;
+- 200: still served; the next crawl archives its current state;
+- anything else (a redirect to a URL not archived, a server error, no answer): left as it is,
+  counted with its reason.
+
+Every answer is written to the archive's WARC and recorded as a capture of a crawl whose
+arguments say ``check: live``, so an article is asked once; a complete crawl rechecks every
+article that is not gone anyway.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from protego import Protego
+
+from qiosk_scraper import __version__
+from qiosk_scraper.archive import Archive
+from qiosk_scraper.backfill.cdx import USER_AGENT, Answer, CdxError, PoliteHttp
+from qiosk_scraper.urls import canonicalize
+from qiosk_scraper.warc import WarcWriter
+
+GONE = (404, 410)
+REDIRECTS = (301, 302, 303, 307, 308)
+_DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass
+class LiveCheck:
+    """What the live site answered, per outcome."""
+
+    asked: int = 0
+    gone: int = 0  # marked gone
+    moved: int = 0  # history moved into the archived article the URL redirects to
+    served: int = 0  # still answered 200
+    left: Counter[str] = field(default_factory=Counter)  # reason -> articles left as they are
+
+    def summary(self) -> str:
+        if not self.asked and not self.left:
+            return "live site: no article only web archives know is left to ask"
+        parts = [f"{self.gone} gone", f"{self.moved} moved into archived articles"]
+        parts.append(f"{self.served} still served (the next crawl archives them)")
+        parts += [f"{n} {reason}" for reason, n in sorted(self.left.items())]
+        return f"live site, {self.asked} asked: " + ", ".join(parts)
+
+
+class _Robots:
+    """robots.txt per host, fetched once each; a host without one allows everything."""
+
+    def __init__(self, http: PoliteHttp) -> None:
+        self.http, self.rules = http, dict[str, Protego]()
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self.rules:
+            try:
+                answer = self.http.get(origin + "/robots.txt")
+                text = answer.body.decode("utf-8", "replace") if answer.status == 200 else ""
+            except CdxError:
+                text = ""  # unreachable: the article's own request says why
+            self.rules[origin] = Protego.parse(text)
+        return bool(self.rules[origin].can_fetch(url, USER_AGENT))
+
+
+def check_live(db: Path, site: str, http: PoliteHttp) -> LiveCheck:
+    """Ask the live site about every article of the archive at ``db`` that only web archives
+    know and no live check has asked (see the module's docstring)."""
+    result = LiveCheck()
+    with Archive(db) as archive:
+        todo = archive.unchecked_archive_only()
+        if not todo:
+            return result
+        robots = _Robots(http)
+        crawl_id = archive.start_crawl(
+            site, {"check": "live", "site": site}, {"qiosk-scraper": __version__}
+        )
+        writer = WarcWriter(
+            archive.folder / "warc",
+            f"live-{crawl_id:05d}",
+            {"software": f"qiosk-scraper {__version__}", "operator": "qiosk live check"},
+            relative_to=archive.folder,
+        )
+        status = "failed"
+        try:
+            for article_id, url in todo:
+                if not robots.allows(url):
+                    result.left["not asked (robots.txt)"] += 1
+                    continue
+                try:
+                    answer = http.get(url, follow=False)
+                except CdxError as error:
+                    result.left[f"no answer ({str(error).rsplit(': ', 1)[-1]})"] += 1
+                    continue
+                result.asked += 1
+                at = datetime.now(UTC)
+                capture_id = _keep(archive, writer, crawl_id, url, answer, at)
+                _judge(archive, result, article_id, url, answer, at, capture_id)
+            status = "finished"
+        finally:
+            writer.close()
+            stats = {"asked": result.asked, "gone": result.gone, "moved": result.moved}
+            archive.finish_crawl(crawl_id, {**stats, "served": result.served}, status)
+    return result
+
+
+def _keep(
+    archive: Archive, writer: WarcWriter, crawl_id: int, url: str, answer: Answer, at: datetime
+) -> int:
+    """The answer written to WARC and recorded as a capture of the live check."""
+    headers = [(k, v) for k, v in answer.headers.items() if k not in _DROPPED]
+    location = writer.write_exchange(
+        url=url,
+        method="GET",
+        request_headers=[("User-Agent", USER_AGENT)],
+        status=answer.status,
+        response_headers=headers,
+        body=answer.body,
+        fetched_at=at,
+    )
+    return archive.add_capture(
+        crawl_id,
+        {
+            "url": url,
+            "method": "GET",
+            "status": answer.status,
+            "fetched_at": at.isoformat(),
+            "content_type": answer.headers.get("content-type"),
+            "payload_sha256": location.payload_sha256,
+            "payload_length": location.payload_length,
+            "warc_file": location.file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+        },
+    )
+
+
+def _judge(
+    archive: Archive,
+    result: LiveCheck,
+    article_id: int,
+    url: str,
+    answer: Answer,
+    at: datetime,
+    capture_id: int,
+) -> None:
+    if answer.status in GONE:
+        archive.mark_gone(article_id, at.isoformat(), capture_id)
+        result.gone += 1
+    elif answer.status in REDIRECTS and answer.headers.get("location"):
+        target = canonicalize(urljoin(url, answer.headers["location"]))
+        into = archive.find_article(target)
+        if into is None or into == article_id:
+            result.left["redirected to a URL not archived"] += 1
+        else:
+            archive.move_history(article_id, into)
+            result.moved += 1
+    elif answer.status == 200:
+        result.served += 1
+    else:
+        result.left[f"answered HTTP {answer.status}"] += 1
