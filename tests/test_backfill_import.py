@@ -80,7 +80,7 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
         tmp_path / "own.warc.gz",
         [
             earlier,
-            Page(a1.url, a1.body, _at(a1, -timedelta(hours=2))),  # as archived, earlier: nothing
+            Page(a1.url, a1.body, _at(a1, -timedelta(hours=2))),  # as archived, seen earlier
             later,
             Page("https://example.org/x/", b"<html></html>", "2024-01-01T00:00:00Z"),
             Page(f"{SITE}/media-library/a.jpg", b"\xff\xd8", "2024-01-01T00:00:00Z", "image/jpeg"),
@@ -116,7 +116,14 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
         row = archive.article_row(a0.url)
         assert row is not None and row["last_fetched"] == a0.fetched_at  # still the latest
         assert row["first_seen"] == _iso(earlier.date)
-        assert [r["fetched_at"] for r in archive.revisions(a1.url)] == [a1.fetched_at]
+        # the state archived was there two hours before: no revision added, its revision (and
+        # the article's first sight) dated from the earlier capture, whose record it is
+        seen = _iso(_at(a1, -timedelta(hours=2)))
+        assert [r["fetched_at"] for r in archive.revisions(a1.url)] == [seen]
+        row = archive.article_row(a1.url)
+        assert (
+            row is not None and row["first_seen"] == seen and row["last_fetched"] == a1.fetched_at
+        )
         assert [r["fetched_at"] for r in archive.revisions(a2.url)] == [
             a2.fetched_at,
             _iso(later.date),

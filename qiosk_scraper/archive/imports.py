@@ -23,6 +23,17 @@ from qiosk_scraper.archive.rows import (
 # archived, live, under another URL.
 CONFLICTING_CANONICAL = "conflicting_canonical"
 
+# Whether article ``a`` was fetched by a crawl of the site: a capture of its URL (or of one of
+# its aliases) that answered 200 or 304, neither imported from a web archive nor taken by a
+# live check. An article without one is known only from web archives.
+_CRAWLED = (
+    "EXISTS (SELECT 1 FROM captures c JOIN crawls cr ON cr.id = c.crawl_id "
+    "LEFT JOIN capture_sources s ON s.capture_id = c.id "
+    "WHERE s.capture_id IS NULL AND c.status IN (200, 304) "
+    "AND json_extract(cr.arguments, '$.check') IS NULL "
+    "AND (c.url = a.url OR c.url IN (SELECT u.url FROM url_aliases u WHERE u.article_id = a.id)))"
+)
+
 if TYPE_CHECKING:
     from qiosk_scraper.archive.store import _Database
 
@@ -121,7 +132,8 @@ class ImportedCaptures:
         merged into the article's history by capture time. Returns what the record did:
         ``new`` (an article the archive did not hold), ``earlier`` or ``later`` (a revision
         before or after others), ``between``, ``identical`` (the same content as the revision
-        before or after it in time: nothing added) or ``none`` (no record)."""
+        before or after it in time: no revision added; one after it is dated from this
+        earlier sight of its state) or ``none`` (no record)."""
         self._backfill_tables()
         with self.db.atomic():
             capture_id = self._insert("captures", {**capture, "crawl_id": crawl_id})
@@ -191,8 +203,19 @@ class ImportedCaptures:
         )
         before = [r for r in history if r["fetched_at"] <= at]
         after = [r for r in history if r["fetched_at"] > at]
-        neighbours = ([before[-1]] if before else []) + ([after[0]] if after else [])
-        if any(n["content_hash"] == digest for n in neighbours):
+        if before and before[-1]["content_hash"] == digest:
+            return "identical"
+        if after and after[0]["content_hash"] == digest:
+            # the state the next revision holds was there already: seen first now
+            self.db.execute(
+                "UPDATE revisions SET fetched_at = ?, capture_id = ? "
+                "WHERE article_id = ? AND revision = ?",
+                [at, capture_id, article_id, after[0]["revision"]],
+            )
+            self.db.execute(
+                "UPDATE articles SET first_seen = ? WHERE id = ? AND first_seen > ?",
+                [at, article_id, at],
+            )
             return "identical"
         number = before[-1]["revision"] + 1 if before else 1
         # make room: the revisions after it move up one (in two steps: the key is unique)
@@ -252,10 +275,7 @@ class ImportedCaptures:
         return [
             (int(i), str(u))
             for i, u in self.db.execute(
-                "SELECT a.id, a.url FROM articles a WHERE a.gone_at IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM revisions r LEFT JOIN capture_sources s "
-                "ON s.capture_id = r.capture_id WHERE r.article_id = a.id "
-                "AND s.capture_id IS NULL) "
+                f"SELECT a.id, a.url FROM articles a WHERE a.gone_at IS NULL AND NOT {_CRAWLED} "
                 "AND NOT EXISTS (SELECT 1 FROM captures c JOIN crawls cr ON cr.id = c.crawl_id "
                 "WHERE c.url = a.url AND json_extract(cr.arguments, '$.check') = 'live') "
                 "ORDER BY a.url"
@@ -320,15 +340,13 @@ class ImportedCaptures:
             )
 
     def archive_only_articles(self) -> list[str]:
-        """URLs of the articles known only from imported captures (no revision of theirs came
-        from a crawl of the site), sorted."""
+        """URLs of the articles known only from imported captures (no crawl of the site
+        fetched them), sorted."""
         self._backfill_tables()
         return [
             str(url)
             for (url,) in self.db.execute(
-                "SELECT a.url FROM articles a WHERE NOT EXISTS (SELECT 1 FROM revisions r "
-                "LEFT JOIN capture_sources s ON s.capture_id = r.capture_id "
-                "WHERE r.article_id = a.id AND s.capture_id IS NULL) ORDER BY a.url"
+                f"SELECT a.url FROM articles a WHERE NOT {_CRAWLED} ORDER BY a.url"
             )
         ]
 
