@@ -21,6 +21,7 @@ article that is not gone anyway.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,7 +106,8 @@ def check_live(db: Path, site: str, http: PoliteHttp) -> LiveCheck:
                 try:
                     answer = http.get(url, follow=False)
                 except CdxError as error:
-                    result.left[f"no answer ({str(error).rsplit(': ', 1)[-1]})"] += 1
+                    reason = re.search(r"\((.*)\)$", str(error))
+                    result.left[f"no answer ({reason[1] if reason else error})"] += 1
                     continue
                 result.asked += 1
                 at = datetime.now(UTC)
