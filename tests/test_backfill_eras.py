@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from support.backfill import Page, make_collection, running_pywb, write_warc
-from support.crawl import crawl_cli
+from support.backfill import Page, make_collection, range_server, running_pywb, write_warc
+from support.crawl import crawl_cli, serving
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
@@ -107,6 +108,19 @@ def _run(*args: str) -> str:
     return result.output
 
 
+def _history(db: Path) -> list[Any]:
+    """Every article's state and history, as the backfill left them."""
+    with Archive(db) as archive:
+        return [
+            list(archive.db.execute(sql))
+            for sql in (
+                "SELECT url, title, first_seen, gone_at IS NOT NULL FROM articles ORDER BY url",
+                "SELECT a.url, r.revision, r.fetched_at, r.content_hash, r.changed_fields "
+                "FROM revisions r JOIN articles a ON a.id = r.article_id ORDER BY 1, 2",
+            )
+        ]
+
+
 GOLD_FIELDS = ("url", "title", "subtitle", "authors", "published", "modified", "body", "tags")
 
 
@@ -127,11 +141,21 @@ def test_backfill_from_pywb_across_eras_equals_the_gold(tmp_path: Path) -> None:
         pages = [Page(s.url, s.body, _warc_date(s.at)) for s in shots]
         write_warc(root / "captures.warc.gz", pages)
         make_collection(root, "wb", [root / "captures.warc.gz"])
+        shutil.copytree(db.parent, tmp_path / "ranged")  # the crawled archive, for byte ranges
+        ranged = tmp_path / "ranged" / db.name
+        backfill = ("--site", base, "--profile", "responsiblestatecraft", "--delay", "0")
         with running_pywb(root) as wayback:
-            out = _run(
-                "backfill", "--cdx", f"{wayback}/wb/cdx", "--db", str(db), "--site", base,
-                "--profile", "responsiblestatecraft", "--delay", "0",
-            )  # fmt: skip
+            out = _run("backfill", "--cdx", f"{wayback}/wb/cdx", "--db", str(db), *backfill)
+            with serving(range_server(root / "collections" / "wb" / "archive")) as files:
+                by_range = _run(
+                    "backfill", "--cdx", f"{wayback}/wb/cdx", "--db", str(ranged), *backfill,
+                    "--warc-files", files, "--source", "common-crawl",
+                )  # fmt: skip
+    # Common Crawl's way (byte ranges of the WARC files the index names) gives the same archive
+    assert [line.split(": ", 1)[1] for line in by_range.splitlines()] == [
+        line.split(": ", 1)[1] for line in out.splitlines()
+    ]
+    assert _history(ranged) == _history(db)
     imported, checked = out.strip().splitlines()
     # the CDX query collapses a capture with the same bytes as the one before it of its URL
     kept = [
