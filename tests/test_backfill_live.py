@@ -45,6 +45,18 @@ def _live_site(paths: dict[str, str], asked: list[str]) -> type[Handler]:
     return Live
 
 
+def _imported(warc: Path, db: Path, site: str) -> Path:
+    """``qiosk import`` of ``warc`` into ``db``, without the live check."""
+    result = CliRunner().invoke(
+        main,
+        ["import", str(warc), "--source", "own-warc", "--db", str(db), "--site", site,
+         "--profile", "responsiblestatecraft", "--no-check-live"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return db
+
+
 def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
     site = Site(articles=60, seed=7)
     asked: list[str] = []
@@ -58,14 +70,7 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
             for i, m in enumerate(metas, start=1)
         ]
         write_warc(warc, pages)
-        db = tmp_path / "archive" / "qiosk.db"
-        imported = CliRunner().invoke(
-            main,
-            ["import", str(warc), "--source", "own-warc", "--db", str(db), "--site", base,
-             "--profile", "responsiblestatecraft", "--no-check-live"],
-            catch_exceptions=False,
-        )  # fmt: skip
-        assert imported.exit_code == 0, imported.output
+        db = _imported(warc, tmp_path / "archive" / "qiosk.db", base)
         assert asked == []  # --no-check-live: the site is not asked
         result = check_live(db, base, PoliteHttp(delay=0, retries=0))
         assert result.summary() == (
@@ -105,14 +110,7 @@ def test_a_dead_live_site_marks_nothing(tmp_path: Path) -> None:
     warc = tmp_path / "one.warc.gz"
     page = Page(dead + meta.path, site.respond(meta.path, dead).body, "2024-01-01T00:00:00Z")
     write_warc(warc, [page])
-    db = tmp_path / "archive" / "qiosk.db"
-    result = CliRunner().invoke(
-        main,
-        ["import", str(warc), "--source", "own-warc", "--db", str(db), "--site", dead,
-         "--profile", "responsiblestatecraft", "--no-check-live"],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    db = _imported(warc, tmp_path / "archive" / "qiosk.db", dead)
     checked = check_live(db, dead, PoliteHttp(delay=0, retries=1, backoff=0))
     assert checked.asked == 0 and checked.gone == 0
     assert list(checked.left) == ["no answer (network error: [Errno 111] Connection refused)"]
