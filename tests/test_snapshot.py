@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from support.records import crawled
 
 from qiosk_scraper.archive import Archive, content_hash
 from qiosk_scraper.article import count_words
@@ -64,39 +65,7 @@ def add(
     archive: Archive, crawl_id: int, writer: WarcWriter, record: dict[str, Any], when: str
 ) -> int:
     """Fetch (a WARC record and a capture) and save one article record; returns the capture."""
-    location = writer.write_exchange(
-        url=record["url"],
-        method="GET",
-        request_headers=[],
-        status=200,
-        response_headers=[("Content-Type", "text/html; charset=utf-8")],
-        body=html(record),
-        fetched_at=datetime.fromisoformat(when),
-    )
-    capture_id = archive.add_capture(
-        crawl_id,
-        {
-            "url": record["url"],
-            "method": "GET",
-            "status": 200,
-            "fetched_at": when,
-            "content_type": "text/html; charset=utf-8",
-            "payload_sha256": location.payload_sha256,
-            "payload_length": location.payload_length,
-            "warc_file": location.file,
-            "warc_offset": location.offset,
-            "warc_length": location.length,
-        },
-    )
-    archive.save_article(
-        record,
-        crawl_id=crawl_id,
-        capture_id=capture_id,
-        fetched_at=when,
-        post_id=record["url"].rstrip("/").rsplit("/", 1)[-1],
-        extractor_version=VERSION,
-    )
-    return capture_id
+    return crawled(archive, crawl_id, writer, record, html(record), when, VERSION)
 
 
 def build(folder: Path, items: list[tuple[dict[str, Any], str]]) -> Path:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from support.crawl import QuietHandler as Handler
+from support.records import crawled
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -202,38 +203,10 @@ def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, l
             response = site.respond(urlsplit(record["url"]).path, SITE)
             assert response.status == 200, record["url"]
             when = (datetime.fromisoformat(record["published"]) + timedelta(days=1)).isoformat()
-            location = writer.write_exchange(
-                url=record["url"],
-                method="GET",
-                request_headers=[],
-                status=200,
-                response_headers=[("Content-Type", response.content_type)],
-                body=response.body,
-                fetched_at=datetime.fromisoformat(when),
-            )
-            capture_id = archive.add_capture(
-                crawl_id,
-                {
-                    "url": record["url"],
-                    "method": "GET",
-                    "status": 200,
-                    "fetched_at": when,
-                    "content_type": response.content_type,
-                    "payload_sha256": location.payload_sha256,
-                    "payload_length": location.payload_length,
-                    "warc_file": location.file,
-                    "warc_offset": location.offset,
-                    "warc_length": location.length,
-                },
-            )
-            archive.save_article(
-                record,
-                crawl_id=crawl_id,
-                capture_id=capture_id,
-                fetched_at=when,
-                post_id=record["url"].rstrip("/").rsplit("/", 1)[-1],
-                extractor_version="test",
-            )
+            crawled(
+                archive, crawl_id, writer, record, response.body, when, "test",
+                content_type=response.content_type,
+            )  # fmt: skip
             stored.append(Stored(record["url"], response.body, when, record["title"]))
         archive.finish_crawl(crawl_id, {"pages": len(records)}, "finished")
     writer.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from qiosk_scraper.archive import (
     Archive,
 )
 from qiosk_scraper.article import Article, Author, Image, Link
+from qiosk_scraper.warc import WarcWriter
 
 SITE = "https://responsiblestatecraft.org"
 
@@ -56,3 +58,50 @@ def capture(archive: Archive, crawl_id: int, url: str, status: int = 200) -> int
             "warc_length": 100,
         },
     )
+
+
+def crawled(
+    archive: Archive,
+    crawl_id: int,
+    writer: WarcWriter,
+    record: dict[str, Any],
+    body: bytes,
+    when: str,
+    extractor_version: str,
+    content_type: str = "text/html; charset=utf-8",
+) -> int:
+    """Archive ``record`` as a crawl would: ``body`` written to WARC as the page of its URL
+    fetched at ``when``, its capture row, the article saved from it. Returns the capture's id."""
+    location = writer.write_exchange(
+        url=record["url"],
+        method="GET",
+        request_headers=[],
+        status=200,
+        response_headers=[("Content-Type", content_type)],
+        body=body,
+        fetched_at=datetime.fromisoformat(when),
+    )
+    capture_id = archive.add_capture(
+        crawl_id,
+        {
+            "url": record["url"],
+            "method": "GET",
+            "status": 200,
+            "fetched_at": when,
+            "content_type": content_type,
+            "payload_sha256": location.payload_sha256,
+            "payload_length": location.payload_length,
+            "warc_file": location.file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+        },
+    )
+    archive.save_article(
+        record,
+        crawl_id=crawl_id,
+        capture_id=capture_id,
+        fetched_at=when,
+        post_id=record["url"].rstrip("/").rsplit("/", 1)[-1],
+        extractor_version=extractor_version,
+    )
+    return capture_id
