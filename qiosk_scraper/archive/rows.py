@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,44 @@ def _article_row(
         extractor_version=extractor_version,
     )
     return row
+
+
+def child_rows(
+    article_id: int,
+    record: Mapping[str, Any],
+    author_id: Callable[[str, str | None], int],
+    tag_id: Callable[[str], int],
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of ``article_authors``, ``article_tags``, ``images`` and ``links`` for a
+    record, in the record's order; ``author_id`` (name, URL) and ``tag_id`` (label) give the
+    ids of the authors and tags."""
+    return {
+        "article_authors": [
+            {"article_id": article_id, "author_id": author_id(a["name"], a.get("url")),
+             "position": i}
+            for i, a in enumerate(record.get("authors") or [])
+        ],
+        "article_tags": [
+            {"article_id": article_id, "tag_id": tag_id(label), "position": i}
+            for i, label in enumerate(record.get("tags") or [])
+        ],
+        "images": [
+            {
+                "article_id": article_id,
+                "position": i,
+                "url": image["url"],
+                "alt": image.get("alt") or "",
+                "caption": image.get("caption"),
+                "credit": image.get("credit"),
+                "lead": int(bool(image.get("lead"))),
+            }
+            for i, image in enumerate(record.get("images") or [])
+        ],
+        "links": [
+            {"article_id": article_id, "position": i, "url": link["url"], "text": link["text"]}
+            for i, link in enumerate(record.get("links") or [])
+        ],
+    }  # fmt: skip
 
 
 def now_iso() -> str:

@@ -34,6 +34,7 @@ from qiosk_scraper.archive.rows import (
     _article_row,
     _read_record,
     _record_json,
+    child_rows,
     content_hash,
     now_iso,
 )
@@ -759,38 +760,11 @@ class Archive(SnapshotCopies, ImportedCaptures):
         )
 
     def _insert_children(self, article_id: int, record: Mapping[str, Any]) -> None:
-        authors = [
-            {
-                "article_id": article_id,
-                "author_id": self._author_id(a["name"], a.get("url")),
-                "position": i,
-            }
-            for i, a in enumerate(record.get("authors") or [])
-        ]
-        self._table("article_authors").insert_all(authors)
-        tags = [
-            {"article_id": article_id, "tag_id": self._label_id("tags", tag), "position": i}
-            for i, tag in enumerate(record.get("tags") or [])
-        ]
-        self._table("article_tags").insert_all(tags)
-        images = [
-            {
-                "article_id": article_id,
-                "position": i,
-                "url": image["url"],
-                "alt": image.get("alt") or "",
-                "caption": image.get("caption"),
-                "credit": image.get("credit"),
-                "lead": int(bool(image.get("lead"))),
-            }
-            for i, image in enumerate(record.get("images") or [])
-        ]
-        self._table("images").insert_all(images)
-        links = [
-            {"article_id": article_id, "position": i, "url": link["url"], "text": link["text"]}
-            for i, link in enumerate(record.get("links") or [])
-        ]
-        self._table("links").insert_all(links)
+        rows = child_rows(
+            article_id, record, self._author_id, lambda label: self._label_id("tags", label)
+        )
+        for table, table_rows in rows.items():
+            self._table(table).insert_all(table_rows)
         if record.get("section"):
             self._mark_section(
                 article_id, self._label_id("sections", record["section"]), "is_primary"

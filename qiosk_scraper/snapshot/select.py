@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qiosk_scraper.archive import Archive
+from qiosk_scraper.archive.rows import child_rows
 from qiosk_scraper.snapshot.layout import SnapshotError
 
 
@@ -83,33 +84,21 @@ def select(source: Archive, as_of: str) -> Selection:
                     "capture_id": state["capture_id"],
                 }
             )
-        for position, author in enumerate(record.get("authors") or []):
-            key = (author["name"], author.get("url"))
-            if key not in author_ids:
-                raise SnapshotError(f"{url}: author {key} is missing from the authors table")
-            child["article_authors"].append(
-                {"article_id": article_id, "author_id": author_ids[key], "position": position}
-            )
-        for position, label in enumerate(record.get("tags") or []):
+
+        def author_id(name: str, author_url: str | None, url: str = url) -> int:
+            if (name, author_url) not in author_ids:
+                raise SnapshotError(
+                    f"{url}: author {(name, author_url)} is missing from the authors table"
+                )
+            return int(author_ids[(name, author_url)])
+
+        def tag_id(label: str, url: str = url) -> int:
             if label not in tag_ids:
                 raise SnapshotError(f"{url}: tag {label!r} is missing from the tags table")
-            child["article_tags"].append(
-                {"article_id": article_id, "tag_id": tag_ids[label], "position": position}
-            )
-        for position, image in enumerate(record.get("images") or []):
-            child["images"].append(
-                {
-                    "article_id": article_id,
-                    "position": position,
-                    "url": image["url"],
-                    "alt": image.get("alt") or "",
-                    "caption": image.get("caption"),
-                    "credit": image.get("credit"),
-                    "lead": int(bool(image.get("lead"))),
-                }
-            )
-        for position, link in enumerate(record.get("links") or []):
-            child["links"].append({"article_id": article_id, "position": position, **link})
+            return int(tag_ids[label])
+
+        for table, table_rows in child_rows(article_id, record, author_id, tag_id).items():
+            child[table] += table_rows
         if record.get("section"):
             if record["section"] not in section_ids:
                 raise SnapshotError(f"{url}: section {record['section']!r} is not archived")
