@@ -102,20 +102,25 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
         assert dict(again.left) == {"no answer (HTTP 500)": 1, "not asked (robots.txt)": 1}
 
 
-def test_a_dead_live_site_marks_nothing(tmp_path: Path) -> None:
+def test_a_dead_live_site_marks_nothing_and_is_asked_once(tmp_path: Path) -> None:
     site = Site(articles=60, seed=7)
-    meta = site.order[0]
     with serving(Handler) as base:  # bound, then closed: nothing listens at this address
         dead = base
-    warc = tmp_path / "one.warc.gz"
-    page = Page(dead + meta.path, site.respond(meta.path, dead).body, "2024-01-01T00:00:00Z")
-    write_warc(warc, [page])
+    warc = tmp_path / "two.warc.gz"
+    pages = [
+        Page(dead + m.path, site.respond(m.path, dead).body, "2024-01-01T00:00:00Z")
+        for m in site.order[:2]
+    ]
+    write_warc(warc, pages)
     db = _imported(warc, tmp_path / "archive" / "qiosk.db", dead)
-    checked = check_live(db, dead, PoliteHttp(delay=0, retries=1, backoff=0))
+    http = PoliteHttp(delay=0, retries=1, backoff=0)
+    checked = check_live(db, dead, http)
     assert checked.asked == 0 and checked.gone == 0
-    assert list(checked.left) == ["no answer (network error: [Errno 111] Connection refused)"]
+    refused = "network error: [Errno 111] Connection refused"
+    assert dict(checked.left) == {f"not asked (no answer from the site: {refused})": 2}
+    assert http.requests == 2  # robots.txt and its one retry; then no article is tried
     with Archive(db) as archive:
-        assert archive.archive_only_articles() == [dead + meta.path]
-        assert archive.unchecked_archive_only() != []  # asked again next time
+        assert archive.archive_only_articles() == sorted(p.url for p in pages)
+        assert len(archive.unchecked_archive_only()) == 2  # asked again next time
         gone = archive.db.execute("SELECT count(*) FROM articles WHERE gone_at IS NOT NULL")
         assert gone.fetchone()[0] == 0

@@ -60,11 +60,16 @@ class LiveCheck:
         return f"live site, {self.asked} asked: " + ", ".join(parts)
 
 
+class _Unreachable(Exception):
+    """The site's robots.txt got no answer: its articles are not asked either."""
+
+
 class _Robots:
-    """robots.txt per host, fetched once each; a host without one allows everything."""
+    """robots.txt per origin, fetched once each; a 4xx (no robots.txt) allows everything, no
+    answer at all makes the origin unreachable for this check."""
 
     def __init__(self, http: PoliteHttp) -> None:
-        self.http, self.rules = http, dict[str, Protego]()
+        self.http, self.rules = http, dict[str, Protego | str]()
 
     def allows(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -73,10 +78,19 @@ class _Robots:
             try:
                 answer = self.http.get(origin + "/robots.txt")
                 text = answer.body.decode("utf-8", "replace") if answer.status == 200 else ""
-            except CdxError:
-                text = ""  # unreachable: the article's own request says why
-            self.rules[origin] = Protego.parse(text)
-        return bool(self.rules[origin].can_fetch(url, USER_AGENT))
+                self.rules[origin] = Protego.parse(text)
+            except CdxError as error:
+                self.rules[origin] = _reason(error)
+        rules = self.rules[origin]
+        if isinstance(rules, str):
+            raise _Unreachable(rules)
+        return bool(rules.can_fetch(url, USER_AGENT))
+
+
+def _reason(error: CdxError) -> str:
+    """What a request that gave up met (``HTTP 503``, ``network error: ...``)."""
+    found = re.search(r"\((.*)\)$", str(error))
+    return found[1] if found else str(error)
 
 
 def check_live(db: Path, site: str, http: PoliteHttp) -> LiveCheck:
@@ -100,14 +114,16 @@ def check_live(db: Path, site: str, http: PoliteHttp) -> LiveCheck:
         status = "failed"
         try:
             for article_id, url in todo:
-                if not robots.allows(url):
-                    result.left["not asked (robots.txt)"] += 1
-                    continue
                 try:
+                    if not robots.allows(url):
+                        result.left["not asked (robots.txt)"] += 1
+                        continue
                     answer = http.get(url, follow=False)
+                except _Unreachable as error:
+                    result.left[f"not asked (no answer from the site: {error})"] += 1
+                    continue
                 except CdxError as error:
-                    reason = re.search(r"\((.*)\)$", str(error))
-                    result.left[f"no answer ({reason[1] if reason else error})"] += 1
+                    result.left[f"no answer ({_reason(error)})"] += 1
                     continue
                 result.asked += 1
                 at = datetime.now(UTC)
