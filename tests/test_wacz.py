@@ -13,6 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from support.backfill import make_collection, mirror_archive, running_pywb
 
+from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
 from qiosk_scraper.snapshot import verify_snapshot
 from qiosk_scraper.snapshot.wacz import INDEX, PAGES
@@ -81,3 +82,24 @@ def test_export_wacz_with_warc_keeps_both(tmp_path: Path) -> None:
     lines = [json.loads(line.split(" ", 2)[2]) for line in index]
     assert {line["filename"] for line in lines} == {w.name for w in warcs}
     assert sorted(line["url"] for line in lines) == sorted(s.url for s in stored)
+
+
+def test_a_snapshot_wacz_imports_back_into_an_equal_archive(tmp_path: Path) -> None:
+    """A researcher's snapshot WACZ, imported into an empty archive, gives back every article
+    with the same record and capture time: the export and the import agree on the format."""
+    db, stored = mirror_archive(tmp_path / "archive", count=4)
+    wacz = _export(db, tmp_path / "snap", "--wacz")
+    fresh = tmp_path / "fresh" / "qiosk.db"
+    result = CliRunner().invoke(
+        main,
+        ["import", str(wacz), "--source", "own-wacz", "--db", str(fresh), "--no-check-live"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert f": {len(stored)} captures; {len(stored)} new;" in result.output
+    with Archive(db) as source, Archive(fresh) as copy:
+        for page in stored:
+            (was,), (now,) = source.revisions(page.url), copy.revisions(page.url)
+            assert now["record"] == was["record"]
+            assert now["fetched_at"] == was["fetched_at"] == page.fetched_at
+        assert copy.archive_only_articles() == sorted(s.url for s in stored)
