@@ -96,21 +96,22 @@ class ArchiveLock:
     def _refusal(self) -> str:
         served = _holders(self.path, "serve")
         crawls = _holders(self.path, "crawl")
-        reextracts = _holders(self.path, "reextract")
+        others = {role: _holders(self.path, role) for role in ("reextract", "import")}
         if self.shared:
-            writer = (crawls + reextracts + [0])[0]
+            writer = (crawls + others["reextract"] + others["import"] + [0])[0]
             by = f" (pid {writer})" if writer else ""
             return (
-                f"{self.db}: a crawl or reextract{by} is writing to this archive; "
+                f"{self.db}: a crawl, reextract or import{by} is writing to this archive; "
                 "serve it with --live to browse it meanwhile"
             )
-        if served and not crawls and not reextracts:
+        if served and not crawls and not any(others.values()):
             return (
                 f"{self.db}: the archive is served immutable by pid {served[0]} (qiosk serve); "
                 "stop it, or serve with --live, before writing to it"
             )
-        if reextracts and not crawls:
-            return f"{self.db}: qiosk reextract is writing to this archive (pid {reextracts[0]})"
+        for role, pids in others.items():
+            if pids and not crawls:
+                return f"{self.db}: qiosk {role} is writing to this archive (pid {pids[0]})"
         by = f" (pid {crawls[0]})" if crawls else ""
         return f"{self.db}: another crawl is writing to this archive{by}"
 

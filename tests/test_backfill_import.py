@@ -3,6 +3,7 @@ merged into the archive's article history by capture time."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -30,6 +31,7 @@ from support.crawl import serving
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
+from qiosk_scraper.locks import CrawlLock
 from qiosk_scraper.mirror import Site
 from qiosk_scraper.profiles import profile_named
 
@@ -308,3 +310,22 @@ def _provenance(capture: Any) -> dict[str, Any]:
         "offset": p.offset,
         "captured_at": p.captured_at,
     }
+
+
+def test_an_import_and_a_crawl_never_write_at_once(tmp_path: Path) -> None:
+    db, stored = mirror_archive(tmp_path / "archive", count=1)
+    warc = tmp_path / "one.warc.gz"
+    write_warc(warc, [Page(stored[0].url, _edit(stored[0].body, "Later."), "2026-01-01T00:00:00Z")])
+    before = _state(db)
+    with CrawlLock(db):  # a crawl writes: the import is refused, before any write
+        refused = CliRunner().invoke(main, ["import", str(warc), "--source", "x", "--db", str(db)])
+    assert refused.exit_code == 1
+    assert refused.output.strip().endswith(
+        f"{db}: another crawl is writing to this archive (pid {os.getpid()})"
+    )
+    assert _state(db) == before
+    with CrawlLock(db, role="import"):  # an import writes: the crawl is refused
+        crawl = CliRunner().invoke(main, ["crawl", "--db", str(db), "--site", SITE])
+    assert crawl.exit_code == 1
+    assert f"qiosk import is writing to this archive (pid {os.getpid()})" in crawl.output
+    assert _state(db) == before

@@ -239,7 +239,7 @@ def test_a_crawl_is_refused_while_the_archive_is_served_immutable(
         tmp_path / "go",
         crawl,
         [QIOSK, "serve", "--db", str(db), "--port", str(free_port())],
-        f"Error: {db}: a crawl or reextract (pid {{pid}}) is writing to this archive; "
+        f"Error: {db}: a crawl, reextract or import (pid {{pid}}) is writing to this archive; "
         "serve it with --live to browse it meanwhile",
     )
     assert natural_rows(db) == reference

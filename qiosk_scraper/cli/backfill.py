@@ -12,6 +12,7 @@ from qiosk_scraper.cli.imports import (
     DEFAULT_SITE,
     check_live_option,
     delay_option,
+    import_lock,
     live_check,
     outlet,
     profile_option,
@@ -72,12 +73,13 @@ def backfill_command(
     from qiosk_scraper.backfill import BackfillError
     from qiosk_scraper.backfill.cdx import CdxClient, CdxQuery, PoliteHttp, per_year
     from qiosk_scraper.backfill.importer import ImportResult, cdx_captures, import_captures
+    from qiosk_scraper.locks import ArchiveBusy
 
     parts = urlsplit(site)
     prefix = f"{parts.netloc.removeprefix('www.')}{parts.path.rstrip('/')}/"
     query = CdxQuery(prefix, from_=from_, to=to)
     client = CdxClient(cdx, PoliteHttp(delay=delay))
-    with command_errors(BackfillError, ArchiveError):
+    with command_errors(BackfillError, ArchiveError, ArchiveBusy), import_lock(db, dry_run):
         if dry_run:
             counts = per_year(client.pages(query))
             for year, (count, urls) in counts.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import click
@@ -28,6 +29,14 @@ check_live_option = click.option(
 delay_option = click.option(
     "--delay", default=1.0, show_default=True, help="Seconds between requests."
 )
+
+
+def import_lock(db: Path, dry_run: bool = False) -> AbstractContextManager[object]:
+    """The archive's writer lock, held through the import and its live check (refused while
+    a crawl, a reextract or another import writes, or while it is served immutable)."""
+    from qiosk_scraper.locks import CrawlLock
+
+    return nullcontext() if dry_run else CrawlLock(db, role="import")
 
 
 def live_check(db: Path, site: str, delay: float) -> None:
@@ -91,10 +100,11 @@ def import_command(
     from qiosk_scraper.backfill import BackfillError
     from qiosk_scraper.backfill.importer import ImportResult, import_captures
     from qiosk_scraper.backfill.read import read_captures
+    from qiosk_scraper.locks import ArchiveBusy
 
     result = ImportResult()
     chosen, hosts = outlet(site, profile)
-    with command_errors(BackfillError, ArchiveError):
+    with command_errors(BackfillError, ArchiveError, ArchiveBusy), import_lock(db):
         captures = read_captures(list(files), source=source, hosts=hosts, stats=result.read)
         arguments = {"import": [str(f) for f in files], "source": source}
         import_captures(db, captures, site=site, profile=chosen, arguments=arguments, result=result)
