@@ -31,6 +31,8 @@ import os
 import platform
 import shutil
 import signal
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -85,6 +87,8 @@ SIZE_FIGURES = (
     "fts_p95_ms",
     "fts_max_ms",
     "fts_bare_p95_ms",
+    "fts_matched_p50",
+    "fts_matched_p95",
 )
 # Largest over smallest size.
 RATIOS = {
@@ -139,6 +143,22 @@ def import_archive(files: list[Path], db: Path, log: Path, timeout: float) -> An
     argv = [bench.executable("qiosk"), "import", *map(str, files), "--source", SOURCE]
     argv += ["--db", str(db)]
     return bench.checked(bench.measure(argv, log, timeout=timeout), "qiosk import")
+
+
+def matched(db: Path, queries: list[str]) -> list[int]:
+    """How many articles each query matches, as the articles page searches (``escape_fts``):
+    the facets and the count of a search go over every article it matches."""
+    from datasette.utils import escape_fts
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        found = [
+            conn.execute(
+                "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [escape_fts(q)]
+            ).fetchone()[0]
+            for q in queries
+        ]
+    conn.close()
+    return found
 
 
 @dataclass
@@ -209,6 +229,9 @@ class ScaleBench:
         queries = bench.search_words(db, self.queries)
         with bench.datasette(db, folder / "serve.log") as server:
             fts = bench.fts_latency(server.base_url, queries)
+        shares = sorted(n / size for n in matched(db, queries))
+        f["fts_matched_p50"] = statistics.median(shares)
+        f["fts_matched_p95"] = bench.percentile(shares, 0.95)
         f.update({k: v for k, v in fts.items() if k in SIZE_FIGURES})
         self.extra[size] = {k: v for k, v in fts.items() if k not in SIZE_FIGURES}
         shutil.rmtree(folder / "captures")  # the input files; the archive holds its own copy
@@ -270,6 +293,8 @@ def table(bench_: ScaleBench, ratios: dict[str, float], goals: dict[str, Any]) -
     row("search p50 (articles page)", "fts_p50_ms", ",.1f", " ms")
     row("search p95 (articles page)", "fts_p95_ms", ",.1f", " ms", "fts_p95_ms")
     row("search p95 without facets/count", "fts_bare_p95_ms", ",.1f", " ms")
+    row("share of articles a search matches, p50", "fts_matched_p50", ".0%")
+    row("  p95", "fts_matched_p95", ".0%")
     blank = [""] * (len(sizes) - 1)
     labels = {
         "import_s_per_article_ratio": "import s/article",
