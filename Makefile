@@ -9,7 +9,7 @@ PYWB_STAMP := $(PYWB_VENV)/.installed
 PORT ?= 8765
 SERVE_PORT ?= 8001
 
-.PHONY: install test check lint typecheck demo docs bench bench-extract serve snapshot clean browser-deps
+.PHONY: install test check lint typecheck demo docs bench bench-scale bench-extract serve snapshot clean browser-deps
 
 install: $(STAMP) $(PYWB_STAMP)
 
@@ -67,6 +67,12 @@ docs: install
 # BENCH_ARGS="--articles 1000 --small 200" for a shorter run.
 bench: install
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# `make bench-scale`: archives of 5,000 and 50,000 articles built by `qiosk import` (issue 16,
+# "Scale"): search p95 through the articles page, export time and sizes per article, peak RSS.
+# BENCH_SCALE_ARGS="--sizes 500,2000 --work /tmp/scale" for a shorter run (--work keeps them).
+bench-scale: install
+	$(BIN)/python benchmarks/bench_scale.py $(BENCH_SCALE_ARGS)
 
 # Body F1 vs plain trafilatura on ../shared/bench, structured-data fill rates, cost vs bare_extraction.
 bench-extract: install

@@ -400,18 +400,21 @@ class ThroughFacet(_ToggleFacet):
             link_table = _config_column(source_and_config["config"])
             our, other = await link_keys(db, link_table, self.table)
             label = await db.label_column_for_table(other["other_table"])
-            label_sql = (
-                f"o.{escape_sqlite(label)}" if label else f"t.{escape_sqlite(other['column'])}"
-            )
+            label_sql = f"o.{escape_sqlite(label)}" if label else "t.value"
+            # Counted per value of the link table first, labelled after: one label lookup per
+            # value, not one per link (a third of the facet's time on a 50,000-article search
+            # matching most articles, benchmarks/bench_scale.py).
             rows = await self._rows(
-                f"select t.{escape_sqlite(other['column'])} as value, {label_sql} as label, "
-                f"count(distinct t.{escape_sqlite(our['column'])}) as count "
-                f"from {escape_sqlite(link_table)} t "
-                f"join {escape_sqlite(other['other_table'])} o "
-                f"on o.{escape_sqlite(other['other_column'])} = t.{escape_sqlite(other['column'])} "
-                f"where t.{escape_sqlite(our['column'])} in "
+                f"select t.value, {label_sql} as label, t.count from ("
+                f"select {escape_sqlite(other['column'])} as value, "
+                f"count(distinct {escape_sqlite(our['column'])}) as count "
+                f"from {escape_sqlite(link_table)} "
+                f"where {escape_sqlite(our['column'])} in "
                 f"(select {escape_sqlite(our['other_column'])} from ({self.sql})) "
-                f"group by value order by count desc, label limit {size + 1}"
+                f"group by value) t "
+                f"join {escape_sqlite(other['other_table'])} o "
+                f"on o.{escape_sqlite(other['other_column'])} = t.value "
+                f"order by t.count desc, label limit {size + 1}"
             )
             if rows is None:
                 timed_out.append(link_table)
