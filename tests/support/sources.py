@@ -5,7 +5,7 @@ must show (``qiosk coverage --sources``, Datasette, the snapshot's datapackage).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from support.backfill import warc_date_after as _at
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
+from qiosk_scraper.warc import WarcWriter
 
 GONE_AT = "2026-02-01T00:00:00+00:00"
 
@@ -70,10 +71,33 @@ def sourced_archive(folder: Path) -> Sourced:
     )
     _import(db, folder / "own.warc.gz", "own-warc")
     _import(db, folder / "wayback.warc.gz", "wayback")
+    writer = WarcWriter(db.parent / "warc", "gone", {"software": "tests"}, relative_to=db.parent)
+    location = writer.write_exchange(
+        url=u2,
+        method="GET",
+        request_headers=[],
+        status=404,
+        response_headers=[("Content-Type", "text/html")],
+        body=b"<html><body>Not found</body></html>",
+        fetched_at=datetime.fromisoformat(GONE_AT),
+    )
+    writer.close()
     with Archive(db) as archive:  # a crawl finds u2 gone
         crawl_id = archive.start_crawl(SITE, {}, {"qiosk-scraper": "test"})
         capture_id = archive.add_capture(
-            crawl_id, {"url": u2, "status": 404, "fetched_at": GONE_AT}
+            crawl_id,
+            {
+                "url": u2,
+                "method": "GET",
+                "status": 404,
+                "fetched_at": GONE_AT,
+                "content_type": "text/html",
+                "payload_sha256": location.payload_sha256,
+                "payload_length": location.payload_length,
+                "warc_file": location.file,
+                "warc_offset": location.offset,
+                "warc_length": location.length,
+            },
         )
         article_id = archive.find_article(u2)
         assert article_id is not None
