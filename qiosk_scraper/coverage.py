@@ -6,11 +6,16 @@ The spider records every (article URL, source) pair of a crawl in ``discoveries`
 resolved to archived articles here (old slugs and variants through ``url_aliases``; URLs that
 are no article are left out). Comparing a crawl with the one before shows a shrinking source:
 a sitemap that stopped listing old articles, a feed that lost items.
+
+With ``--sources``, the sources of the archive itself: the site's own crawls (``crawl``) and
+each web archive captures were imported from (``qiosk import`` / ``backfill``): how many
+captures, articles and revisions each brought, and which articles only web archives know.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qiosk_scraper.archive import Archive
@@ -82,6 +87,11 @@ def coverage_table(report: Coverage) -> str:
         change = "" if s.previous is None else f"{s.articles - s.previous:+,}"
         previous = "-" if s.previous is None else f"{s.previous:,}"
         rows.append((s.source, f"{s.articles:,}", previous, change, f"{len(s.only_here):,}"))
+    return _text_table(rows)
+
+
+def _text_table(rows: Sequence[tuple[str, ...]]) -> str:
+    """A header row, a rule, then the rows; the first column left-aligned, the others right."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "   ".join(
@@ -91,3 +101,67 @@ def coverage_table(report: Coverage) -> str:
     ]
     rule = "-" * len(lines[0])
     return "\n".join([lines[0], rule, *lines[1:]])
+
+
+# -- the sources of the archive: crawls and web archives -------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveSource:
+    source: str  # "crawl" (the site's own crawls) or a web archive's --source name
+    captures: int
+    articles_brought: int  # articles whose first revision came from it
+    articles_with_a_revision: int  # articles holding a revision from it
+    revisions: int
+
+
+@dataclass(frozen=True)
+class ArchiveOnlyArticle:
+    url: str
+    title: str
+    first_capture: str
+    last_capture: str
+    captures: int
+    sources: list[str]
+    gone_at: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveSources:
+    articles: int  # in the archive
+    sources: list[ArchiveSource]  # crawl first, then the web archives by name
+    archive_only: list[ArchiveOnlyArticle]  # by URL
+
+
+def archive_sources(archive: Archive) -> ArchiveSources:
+    """The sources of the archive's captures, articles and revisions."""
+    return ArchiveSources(
+        articles=archive.count("articles"),
+        sources=[ArchiveSource(**row) for row in archive.source_figures()],
+        archive_only=[ArchiveOnlyArticle(**row) for row in archive.archive_only_captures()],
+    )
+
+
+def sources_table(report: ArchiveSources) -> str:
+    """The per-source figures as a text table."""
+    rows = [("source", "captures", "articles brought", "articles with a revision", "revisions")]
+    rows += [
+        (
+            s.source,
+            f"{s.captures:,}",
+            f"{s.articles_brought:,}",
+            f"{s.articles_with_a_revision:,}",
+            f"{s.revisions:,}",
+        )
+        for s in report.sources
+    ]
+    return _text_table(rows)
+
+
+def archive_only_line(article: ArchiveOnlyArticle) -> str:
+    """``URL  first .. last (n captures: sources)[, gone since ...]``"""
+    first, last = article.first_capture[:10], article.last_capture[:10]
+    span = first if first == last else f"{first} .. {last}"
+    gone = f", gone since {article.gone_at[:10]}" if article.gone_at else ""
+    captures = f"{article.captures:,} capture{'s' if article.captures != 1 else ''}"
+    return f"{article.url}  {span} ({captures}: {', '.join(article.sources)}){gone}"

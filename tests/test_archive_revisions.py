@@ -234,7 +234,7 @@ def test_a_version_1_archive_gets_revision_1_of_every_article(tmp_path: Path) ->
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     conn.close()
     with Archive(path) as migrated:  # opening migrates
-        assert migrated.schema_version == SCHEMA_VERSION == 2
+        assert migrated.schema_version == SCHEMA_VERSION == 3
         rows = list(migrated.db.query("SELECT * FROM articles ORDER BY id"))
         revisions = list(migrated.db.query("SELECT * FROM revisions ORDER BY article_id"))
         assert [(r["article_id"], r["revision"]) for r in revisions] == [(1, 1), (2, 1)]

@@ -27,6 +27,9 @@ from support.backfill import (
     write_wacz,
     write_warc,
 )
+from support.backfill import edited as _edit
+from support.backfill import iso as _iso
+from support.backfill import warc_date_after as _at
 from support.crawl import serving
 
 from qiosk_scraper.archive import Archive
@@ -39,20 +42,6 @@ QIOSK = str(Path(sys.executable).with_name("qiosk"))
 ONLY = "1 articles known only from web archives"
 ERA = "markup of the article captures: 3 rebelmouse"
 OFFLINE = "--no-check-live"  # the captures name the real outlet's URLs: never ask it
-
-
-def _at(stored: Stored, delta: timedelta) -> str:
-    """A WARC-Date ``delta`` from the stored capture's time."""
-    moment = datetime.fromisoformat(stored.fetched_at) + delta
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _iso(warc_date: str) -> str:
-    return datetime.fromisoformat(warc_date.replace("Z", "+00:00")).isoformat()
-
-
-def _edit(body: bytes, words: str) -> bytes:
-    return body.replace(b"</p>", f" {words}</p>".encode(), 1)
 
 
 def _unknown_article() -> tuple[str, bytes, str]:

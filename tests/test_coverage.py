@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from support.records import SITE, make_article
+from support.sources import Sourced, sourced_archive
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
@@ -101,3 +103,80 @@ def test_cli_refuses_an_archive_without_discoveries(tmp_path: Path) -> None:
     missing = CliRunner().invoke(main, ["coverage", "--db", str(tmp_path / "none.db")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
     assert not (tmp_path / "none.db").exists()
+
+
+# -- qiosk coverage --sources: the site's crawls and the web archives imported from ----------
+
+
+@pytest.fixture(scope="module")
+def sourced(tmp_path_factory: pytest.TempPathFactory) -> Sourced:
+    return sourced_archive(tmp_path_factory.mktemp("sources"))
+
+
+def test_figures_per_source_and_the_articles_only_web_archives_know(sourced: Sourced) -> None:
+    with Archive(sourced.db) as archive:
+        assert archive.source_figures() == sourced.figures
+        assert archive.archive_only_captures() == sourced.archive_only
+        assert archive.archive_only_articles() == [url for url, _ in sourced.only]
+
+
+def test_cli_prints_the_sources_and_the_archive_only_articles(sourced: Sourced) -> None:
+    result = CliRunner().invoke(main, ["coverage", "--db", str(sourced.db), "--sources"])
+    assert result.exit_code == 0, result.output
+    u1, u2 = (next(r["url"] for r in sourced.archive_only if r["captures"] == n) for n in (3, 1))
+    lines = {
+        u1: f"  {u1}  2024-03-03 .. 2025-05-05 (3 captures: own-warc, wayback)",
+        u2: f"  {u2}  2023-07-07 (1 capture: wayback), gone since 2026-02-01",
+    }
+    assert result.output.splitlines() == [
+        f"{sourced.db}: 6 articles",
+        "source     captures   articles brought   articles with a revision   revisions",
+        "-" * 77,
+        "crawl             5                  3                          4           4",
+        "own-warc          4                  2                          2           2",
+        "wayback           3                  1                          2           2",
+        "",
+        "known only from web archives (2):",
+        *(lines[url] for url in sorted(lines)),
+    ]
+    limited = CliRunner().invoke(
+        main, ["coverage", "--db", str(sourced.db), "--sources", "--limit", "1"]
+    )
+    assert limited.output.splitlines()[-2:] == [lines[min(lines)], "  ... and 1 more"]
+    both = CliRunner().invoke(
+        main, ["coverage", "--db", str(sourced.db), "--sources", "--crawl", "1"]
+    )
+    assert both.exit_code == 2 and "--sources reports on the whole archive" in both.output
+
+
+def test_sources_of_an_archive_without_imports(tmp_path: Path) -> None:
+    build(tmp_path / "qiosk.db")
+    with Archive(tmp_path / "qiosk.db") as archive:
+        assert archive.source_figures() == [
+            {
+                "source": "crawl",
+                "captures": 0,
+                "articles_brought": 5,
+                "articles_with_a_revision": 5,
+                "revisions": 5,
+            }
+        ]
+        assert archive.archive_only_captures() == []
+    result = CliRunner().invoke(main, ["coverage", "--db", str(tmp_path / "qiosk.db"), "--sources"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "known only from web archives (0):"
+
+
+@pytest.mark.parametrize("name", ["crawl", "Crawl", "web archive", "a,b", ""])
+def test_import_refuses_a_source_name_that_would_confuse_the_figures(
+    name: str, tmp_path: Path
+) -> None:
+    warc = tmp_path / "x.warc.gz"
+    warc.write_bytes(b"")
+    for command in (["import", str(warc)], ["backfill", "--cdx", "http://127.0.0.1:9/cdx"]):
+        result = CliRunner().invoke(
+            main, [*command, "--source", name, "--db", str(tmp_path / "q.db")]
+        )
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--source'" in result.output
+        assert not (tmp_path / "q.db").exists()

@@ -527,6 +527,29 @@ def check_single_source_articles(served: Served, page: Page) -> None:
     assert len(rows(page)) == sum(s == "sitemap" for s in singles.values())
 
 
+def check_sources(served: Served, page: Page) -> None:
+    """A crawl alone: every article and revision came from it (the import tests and
+    test_datasette_config check web-archive sources)."""
+    open_page(page, f"{served.base}/archive/sources")
+    captures = str(served.sql("SELECT count(*) FROM captures")[0][0])
+    articles = str(len(served.gold))
+    assert rows(page) == [
+        {
+            "source": "crawl",
+            "captures": captures,
+            "articles_brought": articles,
+            "articles_with_a_revision": articles,
+            "revisions": articles,
+        }
+    ]
+
+
+def check_archive_only(served: Served, page: Page) -> None:
+    open_page(page, f"{served.base}/archive/archive_only?source=")
+    assert rows(page) == []  # nothing imported: no article only web archives know
+    assert "0 results" in page.inner_text("body") or "0 rows" in page.inner_text("body")
+
+
 CHECKS: dict[str, Callable[[Served, Page], None]] = {
     "search": check_search,
     "author_articles": check_author_articles,
@@ -541,6 +564,8 @@ CHECKS: dict[str, Callable[[Served, Page], None]] = {
     "crawl_history": check_crawl_history,
     "coverage_by_source": check_coverage_by_source,
     "single_source_articles": check_single_source_articles,
+    "sources": check_sources,
+    "archive_only": check_archive_only,
 }
 
 

@@ -5,22 +5,30 @@ serving and the refusals of ``qiosk serve``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
 from datasette.utils import escape_fts
 from support.datasette import build_archive, get, record
+from support.sources import sourced_archive
 
 from qiosk_scraper import datasette as qds
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.cli import main
 from qiosk_scraper.health import count_fields
 
+QIOSK = str(Path(sys.executable).parent / "qiosk")
 FTS_SHADOW_SUFFIXES = ("data", "idx", "docsize", "config", "content", "segments", "segdir", "stat")
 
 # The revisions table as issue 5 plans it (archive.py does not create it yet).
@@ -132,10 +140,12 @@ def test_prune_leaves_out_queries_whose_tables_are_missing(empty_archive: Path) 
     tables = set(schema_tables(empty_archive)) - recrawl_tables
     metadata = qds.load_metadata()
     assert qds.prune(metadata, tables) == {
+        "archive_only": ["revisions"],
         "coverage_by_source": ["discoveries"],
         "edits": ["revisions"],
         "extraction_health": ["fill_rates"],  # made by the first crawl that extracts
         "single_source_articles": ["discoveries"],
+        "sources": ["revisions"],
     }
     queries = metadata["databases"]["archive"]["queries"]
     assert not {"edits", "coverage_by_source", "single_source_articles"} & set(queries)
@@ -438,3 +448,74 @@ def test_serve_help_has_an_example() -> None:
     assert result.exit_code == 0
     assert "Example: qiosk serve" in result.output
     assert "127.0.0.1" in result.output
+
+
+# -- the sources of the archive (issue 16): canned queries through a real qiosk serve ----------
+
+SERVING = re.compile(r"serving .* at (http://127\.0\.0\.1:\d+)/archive/articles")
+
+
+@contextmanager
+def qiosk_serve(db: Path) -> Iterator[str]:
+    """``qiosk serve`` on a free port: its base URL while it runs."""
+    process = subprocess.Popen(
+        [QIOSK, "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed once the port is bound
+        match = SERVING.search(line)
+        assert match, line + process.stderr.read()
+        yield match[1]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def canned(base: str, query: str, **params: str) -> list[dict[str, Any]]:
+    url = f"{base}/archive/{query}.json?{urlencode({**params, '_shape': 'objects'})}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        rows: list[dict[str, Any]] = json.load(response)["rows"]
+    return rows
+
+
+def test_sources_and_archive_only_queries_through_qiosk_serve(tmp_path: Path) -> None:
+    sourced = sourced_archive(tmp_path)
+    with qiosk_serve(sourced.db) as base:
+        assert canned(base, "sources") == sourced.figures
+        served = canned(base, "archive_only", source="")
+        ids = {row["url"]: row.pop("article_id") for row in served}
+        expected = [{**row, "sources": ",".join(row["sources"])} for row in sourced.archive_only]
+        assert sorted(served, key=lambda r: r["url"]) == expected
+        with Archive(sourced.db) as archive:
+            assert ids == {url: archive.find_article(url) for url, _ in sourced.only}
+        wayback = canned(base, "archive_only", source="wayback")
+        own = canned(base, "archive_only", source="own-warc")
+        assert [r["url"] for r in wayback] == [r["url"] for r in sourced.archive_only]
+        assert [r["url"] for r in own] == [
+            r["url"] for r in sourced.archive_only if "own-warc" in r["sources"]
+        ]
+
+
+def test_sources_queries_on_archives_without_imports(tmp_path: Path) -> None:
+    """No import yet: no error, no archive-only article; an empty archive has no source."""
+    empty, crawled = tmp_path / "empty.db", tmp_path / "crawled.db"
+    Archive(empty).close()
+    build_archive(crawled, [record(1), record(2)])
+    with qiosk_serve(empty) as base:
+        assert canned(base, "sources") == []
+        assert canned(base, "archive_only", source="") == []
+    with qiosk_serve(crawled) as base:
+        assert canned(base, "sources") == [
+            {
+                "source": "crawl",
+                "captures": 2,
+                "articles_brought": 2,
+                "articles_with_a_revision": 2,
+                "revisions": 2,
+            }
+        ]
+        assert canned(base, "archive_only", source="") == []

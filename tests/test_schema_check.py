@@ -42,15 +42,15 @@ CASES = {
     ),
     "no revisions": (
         ["DROP TABLE revisions"],
-        "the archive's schema (version 2) is damaged: no table revisions",
+        "the archive's schema (version 3) is damaged: no table revisions",
     ),
     "no articles": (
         ["DROP TABLE articles"],
-        "the archive's schema (version 2) is damaged: no table articles",
+        "the archive's schema (version 3) is damaged: no table articles",
     ),
     "no column": (
         ["ALTER TABLE captures DROP COLUMN warc_length"],
-        "the archive's schema (version 2) is damaged: no column captures.warc_length",
+        "the archive's schema (version 3) is damaged: no column captures.warc_length",
     ),
 }
 
@@ -83,5 +83,41 @@ def test_an_intact_version_1_archive_is_still_migrated(tmp_path: Path) -> None:
         "PRAGMA user_version = 1",
     )
     with Archive(db) as archive:
-        assert archive.schema_version == 2
+        assert archive.schema_version == 3
         assert {"revisions", "discoveries"} <= set(archive.db.table_names())
+
+
+def test_a_version_2_archive_gets_the_backfill_tables(tmp_path: Path) -> None:
+    db = damaged(
+        tmp_path,
+        "DROP TABLE capture_sources",
+        "DROP TABLE backfill_resume",
+        "PRAGMA user_version = 2",
+    )
+    with Archive(db) as archive:
+        assert archive.schema_version == 3
+        assert {"capture_sources", "backfill_resume"} <= set(archive.db.table_names())
+        assert archive.imported_sources() == {}
+        assert archive.backfill_resume("http://cdx.example/?url=x") is None
+
+
+def test_backfill_tables_made_on_first_use_in_version_2_are_kept(tmp_path: Path) -> None:
+    """The first imports made capture_sources and backfill_resume on first use in version-2
+    files: such a file is no hand-edited one, and migrating it keeps their rows."""
+    db = damaged(
+        tmp_path,
+        "INSERT INTO crawls (id, site, started, status) VALUES (1, 's', '2020', 'finished')",
+        "INSERT INTO captures (id, crawl_id, url, status, fetched_at) "
+        "VALUES (1, 1, 'u', 200, '2020-01-01T00:00:00+00:00')",
+        "INSERT INTO capture_sources (capture_id, source, file, file_sha256, captured_at) "
+        "VALUES (1, 'wayback', 'w.warc.gz', 'ab', '2020-01-01T00:00:00+00:00')",
+        "INSERT INTO backfill_resume VALUES ('q', 'key', '2020')",
+        "DROP INDEX capture_sources_source",
+        "PRAGMA user_version = 2",
+    )
+    with Archive(db) as archive:
+        assert archive.schema_version == 3
+        assert archive.imported_sources() == {"wayback": 1}
+        assert archive.backfill_resume("q") == "key"
+        indexes = {i.name for i in archive.db.table("capture_sources").indexes}
+        assert {"capture_sources_record", "capture_sources_source"} <= indexes

@@ -61,11 +61,21 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     crawl_id, url (canonical article URL as discovered), source (``sitemap``, ``feeds``,
     ``home``, ``sections``, ``tags``, ``authors``, ``stream``, ``body``): which discovery
     source named which article URL in which crawl (see ``qiosk coverage``).
+``capture_sources``
+    capture_id, source (``--source`` of ``qiosk import``/``backfill``: ``wayback``,
+    ``common-crawl``, ``own-warc`` ...), file (name of the WARC/WACZ file or the CDX server's
+    WARC) and file_sha256, member (the WARC inside a WACZ), record_id, record_offset,
+    captured_at: the provenance of every capture imported from a web archive. A capture with
+    no row here came from a crawl of the site (the source ``crawl`` of ``qiosk coverage
+    --sources``).
+``backfill_resume``
+    query (a CDX query's URL), resume (the key to resume it after the pages imported; empty
+    when done), updated.
 ``fill_rates``
     crawl_id, field, articles, filled, fallback: per crawl and field, how many of the articles
     the crawl extracted had the field, and how many of those from a fallback layer
     (:mod:`qiosk_scraper.health`); made by the first crawl that extracts an article, outside
-    the numbered versions, like the backfill's tables.
+    the numbered versions.
 
 Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
 rows and its revision atomically, so a crash never leaves half an article. Every write
@@ -76,6 +86,9 @@ write in :class:`DiskFull`. Opening an archive checks its tables and columns aga
 schema version before anything reads or writes them. Schema version 2
 (re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
 version-1 archive migrates it, with revision 1 of every article made from its stored state.
+Schema version 3 (backfill from web archives) added ``capture_sources`` and
+``backfill_resume``, which the first imports made on first use in version-2 files: those are
+kept as they are.
 """
 
 from __future__ import annotations
@@ -90,12 +103,14 @@ from qiosk_scraper.archive.errors import (
     WriteFailed,
     disk_full,
 )
+from qiosk_scraper.archive.imports import CRAWL_SOURCE
 from qiosk_scraper.archive.rows import content_hash, now_iso
 from qiosk_scraper.archive.schema import SCHEMA_VERSION, expected_schema
 from qiosk_scraper.archive.store import CONFLICTING_CANONICAL, Archive, SaveOutcome
 
 __all__ = [
     "CONFLICTING_CANONICAL",
+    "CRAWL_SOURCE",
     "SCHEMA_VERSION",
     "SQLITE_VERSION",
     "Archive",

@@ -85,7 +85,8 @@ class SnapshotCopies:
         table, an article row is its one revision, fetched at ``last_fetched`` (the only time
         its stored state is known to have been served). ``articles``: the stored rows of those
         articles (their latest state). ``captures``: those the revisions or the article rows
-        point at, fetched by ``as_of``. ``url_aliases``: of those articles, first seen by
+        point at, fetched by ``as_of``; ``capture_sources``: the provenance of those imported
+        from web archives. ``url_aliases``: of those articles, first seen by
         ``as_of``. ``listed``: (article_id, section_id) pairs seen in listings. ``crawls``,
         ``authors``, ``tags``, ``sections``: every row.
         """
@@ -132,6 +133,7 @@ class SnapshotCopies:
                 if row["id"] in wanted
             ]
             article_ids = set(ids)
+            captured = {row["id"] for row in captures}
             return {
                 "has_revisions": has_revisions,
                 "revisions": revisions,
@@ -156,6 +158,11 @@ class SnapshotCopies:
                 "authors": list(self.db.query("SELECT * FROM authors ORDER BY id")),
                 "tags": list(self.db.query("SELECT * FROM tags ORDER BY id")),
                 "sections": list(self.db.query("SELECT * FROM sections ORDER BY id")),
+                "capture_sources": [
+                    row
+                    for row in self.db.query("SELECT * FROM capture_sources ORDER BY capture_id")
+                    if row["capture_id"] in captured
+                ],
             }
 
     def table_schema(self, table: str) -> dict[str, Any]:
@@ -223,3 +230,26 @@ class SnapshotCopies:
             return {(r := _read_record(db, i))["url"]: r for i in ids}
 
         return _read_only(path, records)
+
+    @staticmethod
+    def source_rows_read_only(path: Path) -> dict[str, list[dict[str, Any]]]:
+        """What the sources of a snapshot's captures are counted from, read from the SQLite
+        archive at ``path`` (read-only, immutable): ``captures`` (id), ``revisions``
+        (article_id, revision, capture_id), ``capture_sources`` (capture_id, source)."""
+
+        def rows(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+            db = sqlite_utils.Database(conn)
+            return {
+                "captures": list(db.query("SELECT id FROM captures ORDER BY id")),
+                "revisions": list(
+                    db.query(
+                        "SELECT article_id, revision, capture_id FROM revisions "
+                        "ORDER BY article_id, revision"
+                    )
+                ),
+                "capture_sources": list(
+                    db.query("SELECT capture_id, source FROM capture_sources ORDER BY capture_id")
+                ),
+            }
+
+        return _read_only(path, rows)

@@ -71,41 +71,12 @@ class ImportedCaptures:
         ) -> list[str]: ...
 
     # -- backfill from web archives (issue 16) ----------------------------------------------
-    # Two tables made on first use, outside the numbered migrations while the archive's schema
-    # module is being reworked: ``capture_sources`` (the provenance of every imported capture)
-    # and ``backfill_resume`` (a CDX query's resume key).
-
-    def _backfill_tables(self) -> None:
-        names = set(self.db.table_names())
-        if "capture_sources" not in names:
-            self._table("capture_sources").create(
-                {
-                    "capture_id": int,
-                    "source": str,
-                    "file": str,
-                    "file_sha256": str,
-                    "member": str,
-                    "record_id": str,
-                    "record_offset": int,
-                    "captured_at": str,
-                },
-                pk="capture_id",
-                foreign_keys=[("capture_id", "captures", "id")],
-                not_null=["source", "file", "file_sha256", "captured_at"],
-            )
-            self.db.execute(
-                "CREATE UNIQUE INDEX capture_sources_record ON capture_sources (file_sha256, "
-                "ifnull(member, ''), ifnull(record_offset, -1), captured_at)"
-            )
-        if "backfill_resume" not in names:
-            self._table("backfill_resume").create(
-                {"query": str, "resume": str, "updated": str}, pk="query"
-            )
+    # ``capture_sources`` (the provenance of every imported capture) and ``backfill_resume``
+    # (a CDX query's resume key) are tables of schema version 3.
 
     def imported(self, provenance: Mapping[str, Any]) -> bool:
         """Whether the record ``provenance`` names (file SHA-256, WACZ member, offset, capture
         time) was imported already."""
-        self._backfill_tables()
         row = self.db.execute(
             "SELECT 1 FROM capture_sources WHERE file_sha256 = ? AND ifnull(member, '') = ? "
             "AND ifnull(record_offset, -1) = ? AND captured_at = ?",
@@ -134,7 +105,6 @@ class ImportedCaptures:
         before or after others), ``between``, ``identical`` (the same content as the revision
         before or after it in time: no revision added; one after it is dated from this
         earlier sight of its state) or ``none`` (no record)."""
-        self._backfill_tables()
         with self.db.atomic():
             capture_id = self._insert("captures", {**capture, "crawl_id": crawl_id})
             self._insert(
@@ -271,11 +241,10 @@ class ImportedCaptures:
     def unchecked_archive_only(self) -> list[tuple[int, str]]:
         """(id, URL) of the articles known only from web archives that are not marked gone
         and whose URL no live check (a crawl with the argument ``check: live``) has asked."""
-        self._backfill_tables()
         return [
             (int(i), str(u))
             for i, u in self.db.execute(
-                f"SELECT a.id, a.url FROM articles a WHERE a.gone_at IS NULL AND NOT {_CRAWLED} "
+                f"SELECT a.id, a.url FROM articles a WHERE a.gone_at IS NULL AND {_ARCHIVE_ONLY} "
                 "AND NOT EXISTS (SELECT 1 FROM captures c JOIN crawls cr ON cr.id = c.crawl_id "
                 "WHERE c.url = a.url AND json_extract(cr.arguments, '$.check') = 'live') "
                 "ORDER BY a.url"
@@ -325,7 +294,6 @@ class ImportedCaptures:
 
     def backfill_resume(self, query: str) -> str | None:
         """The resume key stored for a CDX query (its URL), None when it has none."""
-        self._backfill_tables()
         row = self.db.execute(
             "SELECT resume FROM backfill_resume WHERE query = ?", [query]
         ).fetchone()
@@ -333,7 +301,6 @@ class ImportedCaptures:
 
     def set_backfill_resume(self, query: str, resume: str | None) -> None:
         """Store the key to resume a CDX query after the pages imported (None: done)."""
-        self._backfill_tables()
         with self.db.atomic():
             self._table("backfill_resume").upsert(
                 {"query": query, "resume": resume, "updated": now_iso()}, pk="query"
@@ -342,20 +309,90 @@ class ImportedCaptures:
     def archive_only_articles(self) -> list[str]:
         """URLs of the articles known only from imported captures (no crawl of the site
         fetched them), sorted."""
-        self._backfill_tables()
         return [
             str(url)
             for (url,) in self.db.execute(
-                f"SELECT a.url FROM articles a WHERE NOT {_CRAWLED} ORDER BY a.url"
+                f"SELECT a.url FROM articles a WHERE {_ARCHIVE_ONLY} ORDER BY a.url"
             )
         ]
 
     def imported_sources(self) -> dict[str, int]:
         """Captures imported per source."""
-        self._backfill_tables()
         return {
             str(source): int(count)
             for source, count in self.db.execute(
                 "SELECT source, count(*) FROM capture_sources GROUP BY source ORDER BY source"
             )
         }
+
+    # -- per source figures (issue 16, item 5) -----------------------------------------------
+    # The source of a capture is its capture_sources.source, or CRAWL_SOURCE when it has no
+    # row there (a response received by a crawl of the site).
+
+    def source_figures(self) -> list[dict[str, Any]]:
+        """Per source (``crawl`` first, then the web-archive sources by name): ``captures``,
+        ``articles_brought`` (articles whose first revision came from it),
+        ``articles_with_a_revision`` (articles holding a revision from it), ``revisions``
+        (the revisions it brought). Sources with no capture and no revision are left out."""
+        return list(self.db.query(_SOURCE_FIGURES, {"crawl": CRAWL_SOURCE}))
+
+    def archive_only_captures(self) -> list[dict[str, Any]]:
+        """The articles known only from imported captures (no revision of theirs came from a
+        crawl), by URL: url, title, first_capture and last_capture (times of the imported
+        200 responses of the article: its revisions' captures, and the captures of its URL
+        and of its aliases that added nothing), captures (their number), sources (sorted
+        list), gone_at."""
+        rows = self.db.query(_ARCHIVE_ONLY_CAPTURES)
+        return [{**row, "sources": sorted(row["sources"].split(","))} for row in rows]
+
+
+# A capture with no capture_sources row: a response a crawl of the site received.
+CRAWL_SOURCE = "crawl"
+
+# WHERE clause over ``articles a``: no revision of the article came from a crawl.
+_ARCHIVE_ONLY = f"NOT {_CRAWLED}"
+
+_SOURCE_FIGURES = """
+WITH revision_sources AS (
+  SELECT r.article_id, r.revision, coalesce(s.source, :crawl) AS source
+  FROM revisions r LEFT JOIN capture_sources s ON s.capture_id = r.capture_id
+),
+figures AS (
+  SELECT source, count(*) AS captures, 0 AS articles_brought, 0 AS articles_with_a_revision,
+    0 AS revisions
+  FROM capture_sources GROUP BY source
+  UNION ALL
+  SELECT :crawl, count(*), 0, 0, 0 FROM captures c
+  WHERE NOT EXISTS (SELECT 1 FROM capture_sources s WHERE s.capture_id = c.id)
+  UNION ALL
+  SELECT source, 0, sum(revision = 1), count(DISTINCT article_id), count(*)
+  FROM revision_sources GROUP BY source
+)
+SELECT source, sum(captures) AS captures, sum(articles_brought) AS articles_brought,
+  sum(articles_with_a_revision) AS articles_with_a_revision, sum(revisions) AS revisions
+FROM figures GROUP BY source HAVING sum(captures) + sum(revisions) > 0
+ORDER BY source != :crawl, source
+"""
+
+_ARCHIVE_ONLY_CAPTURES = f"""
+WITH only_archived AS (
+  SELECT a.id, a.url, a.title, a.gone_at FROM articles a WHERE {_ARCHIVE_ONLY}
+),
+seen AS (
+  SELECT o.id AS article_id, r.capture_id
+  FROM only_archived o JOIN revisions r ON r.article_id = o.id
+  UNION
+  SELECT o.id, c.id FROM only_archived o JOIN captures c ON c.url = o.url
+  UNION
+  SELECT o.id, c.id FROM only_archived o JOIN url_aliases u ON u.article_id = o.id
+  JOIN captures c ON c.url = u.url
+)
+SELECT o.url, o.title, min(c.fetched_at) AS first_capture, max(c.fetched_at) AS last_capture,
+  count(*) AS captures, group_concat(DISTINCT s.source) AS sources, o.gone_at
+FROM only_archived o
+JOIN seen x ON x.article_id = o.id
+JOIN captures c ON c.id = x.capture_id AND c.status = 200
+JOIN capture_sources s ON s.capture_id = c.id
+GROUP BY o.id
+ORDER BY o.url
+"""

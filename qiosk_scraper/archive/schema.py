@@ -11,7 +11,7 @@ import sqlite_utils
 
 from qiosk_scraper.archive.rows import _read_record, _record_json
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -210,8 +210,44 @@ def _create_v2(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_v3(db: sqlite_utils.Database) -> None:
+    """Backfill from web archives: the provenance of every imported capture
+    (``capture_sources``) and a CDX query's resume key (``backfill_resume``). Version-2
+    archives may hold them already (the first imports made them on first use): kept as they
+    are."""
+    if "capture_sources" not in db.table_names():
+        db.table("capture_sources").create(
+            {
+                "capture_id": int,
+                "source": str,
+                "file": str,
+                "file_sha256": str,
+                "member": str,
+                "record_id": str,
+                "record_offset": int,
+                "captured_at": str,
+            },
+            pk="capture_id",
+            foreign_keys=[("capture_id", "captures", "id")],
+            not_null=["source", "file", "file_sha256", "captured_at"],
+        )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS capture_sources_record ON capture_sources "
+        "(file_sha256, ifnull(member, ''), ifnull(record_offset, -1), captured_at)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS capture_sources_source ON capture_sources (source)")
+    if "backfill_resume" not in db.table_names():
+        db.table("backfill_resume").create(
+            {"query": str, "resume": str, "updated": str}, pk="query"
+        )
+
+
 # Schema version n is reached by running _MIGRATIONS[n - 1] on version n - 1.
-_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _create_v2]
+_MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _create_v2, _create_v3]
+
+# Tables of a later version that a file of an earlier one may hold legitimately: made on first
+# use by the first imports, before version 3 took them in.
+MADE_ON_FIRST_USE = frozenset({"capture_sources", "backfill_resume"})
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

@@ -40,6 +40,7 @@ from qiosk_scraper.archive.rows import (
 )
 from qiosk_scraper.archive.schema import (
     _MIGRATIONS,
+    MADE_ON_FIRST_USE,
     SCHEMA_VERSION,
     _names,
     expected_schema,
@@ -190,7 +191,7 @@ class Archive(SnapshotCopies, ImportedCaptures):
         actual = {
             name: {c.name for c in self.db.table(name).columns} for name in self.db.table_names()
         }
-        later = set(expected_schema(SCHEMA_VERSION)) - set(expected)
+        later = set(expected_schema(SCHEMA_VERSION)) - set(expected) - MADE_ON_FIRST_USE
         if ahead := later & set(actual):
             raise ArchiveError(
                 f"{self.path}: the file says schema version {version} but holds the tables of a "

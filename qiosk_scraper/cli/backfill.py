@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
+from qiosk_scraper.cli.base import command_errors, db_option, http_url, main, source_name
 from qiosk_scraper.cli.imports import (
     DEFAULT_SITE,
     check_live_option,
@@ -31,7 +31,11 @@ def _replay_of(cdx: str) -> str:
 @click.option("--cdx", required=True, callback=http_url, help="The CDX server's URL.")
 @db_option("Archive database to import into.")
 @click.option(
-    "--source", default="wayback", show_default=True, help="Name kept with every capture."
+    "--source",
+    default="wayback",
+    show_default=True,
+    callback=source_name,
+    help="Name kept with every capture.",
 )
 @click.option("--site", default=DEFAULT_SITE, show_default=True, callback=http_url,
               help="The outlet whose URLs to ask for.")  # fmt: skip

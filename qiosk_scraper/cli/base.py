@@ -3,6 +3,7 @@ option, URL checks. The commands register themselves on :func:`main` (see ``cli/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import DatabaseError
+from qiosk_scraper.archive import CRAWL_SOURCE, DatabaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,6 +62,26 @@ def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> s
         return check_http_url(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx, param) from error
+
+
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def source_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Option callback: the name of a web-archive source (letters, digits, '.', '_', '-'; not
+    ``crawl``, the name of the site's own crawls in ``qiosk coverage --sources``)."""
+    if not _SOURCE_NAME.match(value):
+        raise click.BadParameter(
+            f"{value!r}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit",
+            ctx,
+            param,
+        )
+    if value.lower() == CRAWL_SOURCE:
+        raise click.BadParameter(
+            f"{value!r} names the site's own crawls: name the web archive", ctx, param
+        )
+    return value
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qiosk_scraper.cli.base import command_errors, db_option, http_url, main
+from qiosk_scraper.cli.base import command_errors, db_option, http_url, main, source_name
 from qiosk_scraper.profiles import Profile, profile_for, profiles
 
 DEFAULT_SITE = "https://responsiblestatecraft.org"
@@ -63,6 +63,7 @@ def outlet(site: str, name: str | None) -> tuple[Profile, set[str]]:
 @click.option(
     "--source",
     required=True,
+    callback=source_name,
     help="Where the files come from, kept with every capture: wayback, common-crawl, "
     "archive-it, own-warc ...",
 )

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import Archive, ArchiveError
+from qiosk_scraper.archive import CRAWL_SOURCE, Archive, ArchiveError
 from qiosk_scraper.article import iso_utc
 from qiosk_scraper.snapshot import layout
 from qiosk_scraper.snapshot.files import WarcCopier, write_csv, write_jsonl, write_parquet
@@ -174,6 +174,8 @@ def _readme(package: Mapping[str, Any], selection: Selection) -> str:
         "Articles published after the cut-off are left out.",
         f"Fingerprint: `sha256:{qiosk['fingerprint']}`, the SHA-256 of the `SHA256SUMS` lines "
         "of the data files (every file but this README, `datapackage.json` and `SHA256SUMS`).",
+        "## Sources",
+        _sources_paragraph(qiosk["sources"]),
         "## How to cite",
         f"> {OUTLET} article archive, snapshot {package['name']}, state as of "
         f"{selection.as_of}, {qiosk['articles']} articles; made with qiosk-scraper {toolkit}; "
@@ -200,6 +202,24 @@ def _readme(package: Mapping[str, Any], selection: Selection) -> str:
         LICENCE_NOTE,
     ]
     return "\n\n".join(p for p in paragraphs if p) + "\n"
+
+
+def _sources_paragraph(sources: list[dict[str, Any]]) -> str:
+    """Where the captures come from: the site's crawls and each web archive (``qiosk.sources``
+    of datapackage.json, its fields explained in ``qiosk.sources_fields``)."""
+    lines = "\n".join(
+        f"| {s['name']} | {s['captures']} | {s['articles']} | {s['articles_with_a_revision']} "
+        f"| {s['revisions']} |"
+        for s in sources
+    )
+    return (
+        "Where the captures come from: `crawl` is the site's own crawls, the other sources "
+        "the web archives captures were imported from (`qiosk import`, `qiosk backfill`; "
+        "each capture's provenance is in the `capture_sources` table of `archive.db`). "
+        "`datapackage.json` lists them in `qiosk.sources`.\n\n"
+        "| source | captures | articles brought | articles with a revision | revisions |\n"
+        f"|---|---|---|---|---|\n{lines}"
+    )
 
 
 def _wacz_resource(
@@ -324,7 +344,8 @@ def _write_all(
             "archive-db",
             "SQLite archive (the toolkit's schema) holding exactly the rows of the CSVs"
             + (" and revisions.jsonl" if "revisions" in tables else "")
-            + ", with its full-text index; VACUUMed, rollback journal.",
+            + " and the provenance of the captures imported from web archives "
+            "(capture_sources), with its full-text index; VACUUMed, rollback journal.",
             type="file",
             format="sqlite",
             mediatype="application/vnd.sqlite3",
@@ -377,7 +398,12 @@ def _write_all(
         f"archive at the cut-off {selection.as_of}.",
         "created": selection.as_of,
         "licenses": [{"title": LICENCE_TITLE, "path": layout.README}],
-        "sources": [{"title": OUTLET, "path": site} for site in selection.sites],
+        "sources": [{"title": OUTLET, "path": site} for site in selection.sites]
+        + [
+            {"title": f"Web archive: {source['name']}"}
+            for source in selection.sources
+            if source["name"] != CRAWL_SOURCE
+        ],
         "qiosk": {
             "format": layout.FORMAT_VERSION,
             "as_of": selection.as_of,
@@ -392,6 +418,8 @@ def _write_all(
                 {k: c[k] for k in ("id", "site", "started", "ended", "status")}
                 for c in tables["crawls"]
             ],
+            "sources": selection.sources,
+            "sources_fields": layout.SOURCES_FIELDS,
             **toolkit_versions(),
         },
         "resources": resources,

@@ -46,6 +46,17 @@ TABLES = (
     "url_aliases",
 )
 
+# The fields of each entry of datapackage.json's ``qiosk.sources`` (written beside it as
+# ``qiosk.sources_fields``): one entry per source of the snapshot's captures.
+SOURCES_FIELDS = {
+    "name": "crawl (the site's own crawls), or the name of a web archive the captures were "
+    "imported from (qiosk import / backfill --source: wayback, common-crawl, own-warc ...).",
+    "captures": "Captures of this snapshot (captures.csv) that came from it.",
+    "articles": "Articles whose first revision in this snapshot came from it.",
+    "articles_with_a_revision": "Articles holding at least one revision that came from it.",
+    "revisions": "Revisions (revisions.jsonl) that came from it.",
+}
+
 # Frictionless Data Package names (v1 pattern); the snapshot's --name must match it.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from qiosk_scraper.archive import Archive
+from qiosk_scraper.archive import CRAWL_SOURCE, Archive
 from qiosk_scraper.archive.rows import child_rows
 from qiosk_scraper.snapshot.layout import SnapshotError
 
@@ -20,6 +21,42 @@ class Selection:
     revisions: list[dict[str, Any]]  # revisions.jsonl
     tables: dict[str, list[dict[str, Any]]]  # rows of archive.db and the CSVs
     sites: list[str]
+    sources: list[dict[str, Any]]  # see source_figures
+
+
+def source_figures(
+    captures: Iterable[dict[str, Any]],
+    revisions: Iterable[dict[str, Any]],
+    capture_sources: Iterable[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per source of the snapshot's captures (``crawl``, the site's own crawls, first; then
+    each web archive by name): name, captures, articles (whose first revision came from it),
+    articles_with_a_revision, revisions (that came from it)."""
+    source_of = {row["capture_id"]: row["source"] for row in capture_sources}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for capture in captures:
+        counts[source_of.get(capture["id"], CRAWL_SOURCE)]["captures"] += 1
+    held: dict[str, set[int]] = defaultdict(set)
+    first: dict[int, tuple[int, str]] = {}
+    for revision in revisions:
+        source = source_of.get(revision["capture_id"], CRAWL_SOURCE)
+        counts[source]["revisions"] += 1
+        held[source].add(revision["article_id"])
+        number = revision["revision"]
+        if revision["article_id"] not in first or number < first[revision["article_id"]][0]:
+            first[revision["article_id"]] = (number, source)
+    for _, source in first.values():
+        counts[source]["articles"] += 1
+    return [
+        {
+            "name": source,
+            "captures": counts[source]["captures"],
+            "articles": counts[source]["articles"],
+            "articles_with_a_revision": len(held[source]),
+            "revisions": counts[source]["revisions"],
+        }
+        for source in sorted(counts, key=lambda name: (name != CRAWL_SOURCE, name))
+    ]
 
 
 def _by_key(rows: Iterable[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
@@ -140,6 +177,9 @@ def select(source: Archive, as_of: str) -> Selection:
     }
     if rows["has_revisions"]:
         tables["revisions"] = [r for r in rows["revisions"] if r["article_id"] in included]
+    tables["capture_sources"] = [
+        s for s in rows["capture_sources"] if s["capture_id"] in used_captures
+    ]
     records.sort(key=lambda item: (item[0], item[1]))
     order = {article_id: i for i, (_, article_id, _) in enumerate(records)}
     revisions.sort(key=lambda r: (order[r["article_id"]], r["revision"]))
@@ -150,4 +190,5 @@ def select(source: Archive, as_of: str) -> Selection:
         revisions=revisions,
         tables=tables,
         sites=sorted({crawl["site"] for crawl in rows["crawls"]}),
+        sources=source_figures(tables["captures"], revisions, tables["capture_sources"]),
     )

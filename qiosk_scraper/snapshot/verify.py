@@ -31,6 +31,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from qiosk_scraper.archive import Archive, ArchiveError
 from qiosk_scraper.snapshot import layout
+from qiosk_scraper.snapshot.select import source_figures
 
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _REFERENCE_KEYS = ("$schema", "profile")
@@ -282,6 +283,25 @@ class _Verification:
         paths = {entry["path"] for entry in descriptor["resources"]}
         if {layout.ARTICLES_JSONL, layout.ARCHIVE_DB} <= paths and not self.problems:
             self.compare_records()
+        qiosk = descriptor.get("qiosk")
+        if layout.ARCHIVE_DB in paths and isinstance(qiosk, dict) and "sources" in qiosk:
+            self.compare_sources(qiosk["sources"])  # snapshots made before it have none
+
+    def compare_sources(self, declared: object) -> None:
+        """``qiosk.sources`` of datapackage.json against the captures, revisions and
+        capture_sources of archive.db."""
+        try:
+            rows = Archive.source_rows_read_only(self.root / layout.ARCHIVE_DB)
+        except ArchiveError as error:
+            self.problem(layout.ARCHIVE_DB, str(error).split(": ", 1)[-1])
+            return
+        found = source_figures(rows["captures"], rows["revisions"], rows["capture_sources"])
+        if declared != found:
+            self.problem(
+                layout.DATAPACKAGE,
+                f"qiosk.sources differs from the captures and revisions of {layout.ARCHIVE_DB}: "
+                f"{json.dumps(found, separators=(',', ':'))}",
+            )
 
     def compare_records(self) -> None:
         """articles.jsonl against archive.db: the same URLs, each with the same record."""

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from support.crawl import QuietHandler as Handler
@@ -185,7 +186,6 @@ class Stored:
 def mirror_archive(folder: Path, count: int = 6, seed: int = 7) -> tuple[Path, list[Stored]]:
     """An archive in ``folder`` holding the ``count`` oldest articles of a mirror, each captured
     (a WARC record of the mirror's page, a capture, the gold record) a day after publication."""
-    from datetime import datetime, timedelta
     from urllib.parse import urlsplit
 
     from qiosk_scraper.archive import Archive
@@ -239,3 +239,22 @@ def range_server(folder: Path, *, ranges: bool = True) -> type[Handler]:
                 self.answer(200, {}, data)
 
     return Files
+
+
+# -- captures of the stored articles at other times --------------------------------------------
+
+
+def warc_date_after(stored: Stored, delta: timedelta) -> str:
+    """A WARC-Date ``delta`` from the stored capture's time."""
+    moment = datetime.fromisoformat(stored.fetched_at) + delta
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso(warc_date: str) -> str:
+    """A WARC-Date as the archive stores times."""
+    return datetime.fromisoformat(warc_date.replace("Z", "+00:00")).isoformat()
+
+
+def edited(body: bytes, words: str) -> bytes:
+    """The page with ``words`` added to its first paragraph."""
+    return body.replace(b"</p>", f" {words}</p>".encode(), 1)
