@@ -50,21 +50,21 @@ def test_datapackage_names_every_source_with_its_figures(tmp_path: Path) -> None
 
     package = json.loads((tmp_path / "a" / layout.DATAPACKAGE).read_text(encoding="utf-8"))
     # The snapshot holds the captures its revisions (and u2's 404) point at: not the
-    # captures of a web archive that added nothing (own-warc's copy of a1, u1 again).
+    # captures that added nothing (u1 again; the crawl's of a1, which own-warc saw first).
     assert package["qiosk"]["sources"] == [
         {
             "name": "crawl",
-            "captures": 5,
-            "articles": 3,
-            "articles_with_a_revision": 4,
-            "revisions": 4,
+            "captures": 4,
+            "articles": 2,
+            "articles_with_a_revision": 3,
+            "revisions": 3,
         },
         {
             "name": "own-warc",
-            "captures": 2,
-            "articles": 2,
-            "articles_with_a_revision": 2,
-            "revisions": 2,
+            "captures": 3,
+            "articles": 3,
+            "articles_with_a_revision": 3,
+            "revisions": 3,
         },
         {
             "name": "wayback",
@@ -91,14 +91,14 @@ def test_datapackage_names_every_source_with_its_figures(tmp_path: Path) -> None
         imported = list(archive.db.query("SELECT * FROM capture_sources ORDER BY capture_id"))
     snapshot_db = tmp_path / "a" / layout.ARCHIVE_DB
     tables = Archive.count_rows_read_only(snapshot_db)
-    assert tables["capture_sources"] == 4
+    assert tables["capture_sources"] == 5
     resource = next(r for r in package["resources"] if r["path"] == layout.ARCHIVE_DB)
-    assert resource["tables"]["capture_sources"] == 4
+    assert resource["tables"]["capture_sources"] == 5
     held = {row["capture_id"] for row in imported}
     assert len(held) == 7  # 4 own-warc captures, 3 wayback
     readme = (tmp_path / "a" / layout.README).read_text(encoding="utf-8")
     assert "| wayback | 2 | 1 | 2 | 2 |" in readme
-    assert "| crawl | 5 | 3 | 4 | 4 |" in readme
+    assert "| crawl | 4 | 2 | 3 | 3 |" in readme
     # verify counts them again from archive.db: a changed figure is caught, even resealed
     path = tmp_path / "a" / layout.DATAPACKAGE
     package["qiosk"]["sources"][2]["articles"] = 2

@@ -104,19 +104,21 @@ def sourced_archive(folder: Path) -> Sourced:
         archive.mark_gone(article_id, GONE_AT, capture_id)
         archive.finish_crawl(crawl_id, {}, "finished")
     figures = [
-        {  # the four crawled articles and the 404 of u2; a0 was captured earlier by own-warc
+        {  # the four crawled articles and the 404 of u2; own-warc saw a0's earlier state and
+            # a1's state first, so the crawl brought the revisions of a0 (its edit), a2 and a3
             "source": "crawl",
             "captures": 5,
-            "articles_brought": 3,
-            "articles_with_a_revision": 4,
-            "revisions": 4,
+            "articles_brought": 2,
+            "articles_with_a_revision": 3,
+            "revisions": 3,
         },
-        {  # a0's earlier revision and u1 (its second capture the same page)
+        {  # a0's earlier revision, a1's (seen two hours before the crawl) and u1 (its second
+            # capture the same page)
             "source": "own-warc",
             "captures": 4,
-            "articles_brought": 2,
-            "articles_with_a_revision": 2,
-            "revisions": 2,
+            "articles_brought": 3,
+            "articles_with_a_revision": 3,
+            "revisions": 3,
         },
         {  # a2's later revision and u2 (u1's capture the same page again)
             "source": "wayback",
