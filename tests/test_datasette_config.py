@@ -88,9 +88,7 @@ def test_every_table_and_column_of_the_archive_is_described(
     assert {t: c for t, c in missing.items() if c} == {}
 
 
-def test_the_fill_rates_table_made_on_first_use_is_described(
-    metadata: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_fill_rates_table_is_described(metadata: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     with Archive(path) as archive:
         crawl_id = archive.start_crawl("https://example.org", {}, {})
@@ -143,14 +141,13 @@ def test_prune_leaves_out_queries_whose_tables_are_missing(empty_archive: Path) 
         "archive_only": ["revisions"],
         "coverage_by_source": ["discoveries"],
         "edits": ["revisions"],
-        "extraction_health": ["fill_rates"],  # made by the first crawl that extracts
         "single_source_articles": ["discoveries"],
         "sources": ["revisions"],
     }
     queries = metadata["databases"]["archive"]["queries"]
     assert not {"edits", "coverage_by_source", "single_source_articles"} & set(queries)
     assert "edits (needs revisions)" in metadata["databases"]["archive"]["description"]
-    assert qds.prune(qds.load_metadata(), tables | recrawl_tables | {"fill_rates"}) == {}
+    assert qds.prune(qds.load_metadata(), tables | recrawl_tables) == {}
 
 
 def test_tables_referenced_ignores_functions_and_cte_names() -> None:

@@ -74,8 +74,8 @@ Schema (version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
 ``fill_rates``
     crawl_id, field, articles, filled, fallback: per crawl and field, how many of the articles
     the crawl extracted had the field, and how many of those from a fallback layer
-    (:mod:`qiosk_scraper.health`); made by the first crawl that extracts an article, outside
-    the numbered versions.
+    (:mod:`qiosk_scraper.health`); schema version 3 (archives made before it may hold it from
+    the first crawl that extracted an article).
 
 Writes are transactions: :meth:`Archive.save_article` stores an article row, all its child
 rows and its revision atomically, so a crash never leaves half an article. Every write
@@ -86,9 +86,9 @@ write in :class:`DiskFull`. Opening an archive checks its tables and columns aga
 schema version before anything reads or writes them. Schema version 2
 (re-crawls) added ``revisions``, ``discoveries`` and ``articles.gone_capture_id``; opening a
 version-1 archive migrates it, with revision 1 of every article made from its stored state.
-Schema version 3 (backfill from web archives) added ``capture_sources`` and
-``backfill_resume``, which the first imports made on first use in version-2 files: those are
-kept as they are.
+Schema version 3 (backfill from web archives, extraction health) added ``capture_sources``,
+``backfill_resume`` and ``fill_rates``, which the first imports and crawls made on first use in
+version-2 files: those are kept as they are.
 """
 
 from __future__ import annotations

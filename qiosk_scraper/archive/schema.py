@@ -212,9 +212,9 @@ def _create_v2(db: sqlite_utils.Database) -> None:
 
 def _create_v3(db: sqlite_utils.Database) -> None:
     """Backfill from web archives: the provenance of every imported capture
-    (``capture_sources``) and a CDX query's resume key (``backfill_resume``). Version-2
-    archives may hold them already (the first imports made them on first use): kept as they
-    are."""
+    (``capture_sources``) and a CDX query's resume key (``backfill_resume``); extraction health:
+    per crawl and field, the articles extracted and how many had the field (``fill_rates``).
+    Version-2 archives may hold them already (made on first use before): kept as they are."""
     if "capture_sources" not in db.table_names():
         db.table("capture_sources").create(
             {
@@ -240,14 +240,21 @@ def _create_v3(db: sqlite_utils.Database) -> None:
         db.table("backfill_resume").create(
             {"query": str, "resume": str, "updated": str}, pk="query"
         )
+    if "fill_rates" not in db.table_names():
+        db.table("fill_rates").create(
+            {"crawl_id": int, "field": str, "articles": int, "filled": int, "fallback": int},
+            pk=("crawl_id", "field"),
+            foreign_keys=[("crawl_id", "crawls", "id")],
+            not_null=["articles", "filled"],
+        )
 
 
 # Schema version n is reached by running _MIGRATIONS[n - 1] on version n - 1.
 _MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _create_v2, _create_v3]
 
 # Tables of a later version that a file of an earlier one may hold legitimately: made on first
-# use by the first imports, before version 3 took them in.
-MADE_ON_FIRST_USE = frozenset({"capture_sources", "backfill_resume"})
+# use (by the first imports, by a crawl's extraction health) before version 3 took them in.
+MADE_ON_FIRST_USE = frozenset({"capture_sources", "backfill_resume", "fill_rates"})
 
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

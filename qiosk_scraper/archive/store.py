@@ -888,21 +888,13 @@ class Archive(SnapshotCopies, ImportedCaptures):
         return self._table("articles").search(query, columns=["url", "title"], limit=limit)
 
     # -- extraction health (issue 15) --------------------------------------------------------
-    # ``fill_rates``, made on first use like the backfill tables: crawl_id, field (a name of
+    # ``fill_rates`` (schema version 3): crawl_id, field (a name of
     # qiosk_scraper.health.FIELDS), articles (extracted in the crawl), filled (with the field),
     # fallback (of those, from a fallback layer; NULL when the layer is not told apart).
 
     def record_extraction_health(self, crawl_id: int, counts: Mapping[str, FieldCount]) -> None:
         """Store crawl ``crawl_id``'s counts per field (replacing any it had)."""
         with self.db.atomic():
-            if "fill_rates" not in self.db.table_names():
-                self._table("fill_rates").create(
-                    {"crawl_id": int, "field": str, "articles": int, "filled": int,
-                     "fallback": int},
-                    pk=("crawl_id", "field"),
-                    foreign_keys=[("crawl_id", "crawls", "id")],
-                    not_null=["articles", "filled"],
-                )  # fmt: skip
             self._table("fill_rates").upsert_all(
                 [
                     {"crawl_id": crawl_id, "field": name, "articles": count.articles,
@@ -915,7 +907,7 @@ class Archive(SnapshotCopies, ImportedCaptures):
     def extraction_health(self, crawl_ids: Iterable[int]) -> dict[int, dict[str, FieldCount]]:
         """Crawl id -> field -> counts, for those of ``crawl_ids`` that recorded them."""
         ids = sorted(set(crawl_ids))
-        if not ids or "fill_rates" not in self.db.table_names():
+        if not ids:
             return {}
         found: dict[int, dict[str, FieldCount]] = {}
         rows = self.db.execute(
@@ -931,8 +923,6 @@ class Archive(SnapshotCopies, ImportedCaptures):
         """The latest ``limit`` crawls before ``crawl_id`` of the same site with the same
         profile (another profile reads other layers) that recorded their extraction health,
         latest first."""
-        if "fill_rates" not in self.db.table_names():
-            return []
         return [
             int(previous)
             for (previous,) in self.db.execute(
