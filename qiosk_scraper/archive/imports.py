@@ -6,7 +6,7 @@ place in an article's history by capture time, and a CDX query's resume key
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils.db import Table
@@ -64,7 +64,11 @@ class ImportedCaptures:
     # module is being reworked: ``capture_sources`` (the provenance of every imported capture)
     # and ``backfill_resume`` (a CDX query's resume key).
 
+    _backfill_made = False  # the tables are there (checked once per Archive)
+
     def _backfill_tables(self) -> None:
+        if self._backfill_made:
+            return
         names = set(self.db.table_names())
         if "capture_sources" not in names:
             self._table("capture_sources").create(
@@ -90,6 +94,7 @@ class ImportedCaptures:
             self._table("backfill_resume").create(
                 {"query": str, "resume": str, "updated": str}, pk="query"
             )
+        self._backfill_made = True
 
     def imported(self, provenance: Mapping[str, Any]) -> bool:
         """Whether the record ``provenance`` names (file SHA-256, WACZ member, offset, capture
@@ -141,6 +146,24 @@ class ImportedCaptures:
             if record is None:
                 return "none"
             return self._merge_by_time(record, capture_id, capture["fetched_at"], extractor_version)
+
+    def import_captures(
+        self,
+        crawl_id: int,
+        captures: Iterable[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None]],
+        *,
+        extractor_version: str | None,
+    ) -> list[str]:
+        """:meth:`import_capture` of each (capture, provenance, record), in order, all in one
+        transaction (a batch interrupted midway leaves none of them); returns their outcomes."""
+        self._backfill_tables()
+        with self.db.atomic():
+            return [
+                self.import_capture(
+                    crawl_id, capture, provenance, record, extractor_version=extractor_version
+                )
+                for capture, provenance, record in captures
+            ]
 
     def _merge_by_time(
         self,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import sqlite_utils
-from sqlite_utils.db import Table
+from sqlite_utils.db import Table, jsonify_if_needed
 
 from qiosk_scraper.archive.copies import SnapshotCopies
 from qiosk_scraper.archive.errors import (
@@ -244,10 +244,28 @@ class Archive(SnapshotCopies, ImportedCaptures):
         return self.db.table(name)
 
     def _insert(self, name: str, row: Mapping[str, Any]) -> int:
-        """Insert one row; returns its integer primary key."""
-        last_pk = self.db.table(name).insert(dict(row)).last_pk
+        """Insert one row into a table of the schema; returns its integer primary key."""
+        last_pk = self._insert_rows(name, [row])
         assert isinstance(last_pk, int), last_pk
         return last_pk
+
+    def _insert_rows(self, name: str, rows: Iterable[Mapping[str, Any]]) -> int | None:
+        """Insert rows (each with the columns of the first) into a table of the schema, as
+        sqlite-utils' ``insert_all`` would (lists and dicts as JSON text) but without its checks
+        of the table on every call (which cost more than the insert when a crawl or an import
+        stores thousands of articles); returns the last row's rowid."""
+        rows = list(rows)
+        if not rows:
+            return None
+        columns = list(rows[0])
+        sql = (
+            f"INSERT INTO [{name}] ({', '.join(f'[{c}]' for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        cursor = self.db.conn.cursor()
+        for row in rows:
+            cursor.execute(sql, [jsonify_if_needed(row[c]) for c in columns])
+        return cursor.lastrowid
 
     # -- crawls --------------------------------------------------------------------------
 
@@ -556,7 +574,8 @@ class Archive(SnapshotCopies, ImportedCaptures):
             number = int(previous[0]) + 1
             changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
         silent = not by_extractor and bool(set(changed) - {"url"}) and "modified" not in changed
-        self._table("revisions").insert(
+        self._insert(
+            "revisions",
             {
                 "article_id": article_id,
                 "revision": number,
@@ -767,12 +786,12 @@ class Archive(SnapshotCopies, ImportedCaptures):
             }
             for i, a in enumerate(record.get("authors") or [])
         ]
-        self._table("article_authors").insert_all(authors)
+        self._insert_rows("article_authors", authors)
         tags = [
             {"article_id": article_id, "tag_id": self._label_id("tags", tag), "position": i}
             for i, tag in enumerate(record.get("tags") or [])
         ]
-        self._table("article_tags").insert_all(tags)
+        self._insert_rows("article_tags", tags)
         images = [
             {
                 "article_id": article_id,
@@ -785,12 +804,12 @@ class Archive(SnapshotCopies, ImportedCaptures):
             }
             for i, image in enumerate(record.get("images") or [])
         ]
-        self._table("images").insert_all(images)
+        self._insert_rows("images", images)
         links = [
             {"article_id": article_id, "position": i, "url": link["url"], "text": link["text"]}
             for i, link in enumerate(record.get("links") or [])
         ]
-        self._table("links").insert_all(links)
+        self._insert_rows("links", links)
         if record.get("section"):
             self._mark_section(
                 article_id, self._label_id("sections", record["section"]), "is_primary"
