@@ -11,19 +11,19 @@ Every figure comes from a public command run as its own process, measured from o
   ``/proc`` every 0.1 s. Not ``ru_maxrss``: Linux carries the parent's high-water mark across
   fork and exec, so a child started by a big bench process would report the bench's.
 
-Steps, in order: start ``qiosk mirror serve --articles N --port 0``; read its sitemaps and fetch
-every article page once; the limit (``trafilatura.bare_extraction`` with its defaults over those
-pages in this process: pages per CPU second, times ``os.cpu_count()``); ``qiosk import`` of
-those pages written as a gzipped WARC 1.1 file (response records of the mirror's article URLs,
-capture times spread over past days) into a fresh archive, as the outlet (``--profile
-responsiblestatecraft``: an IP host would otherwise get the generic profile), no network in the
-loop; ``qiosk crawl --delay 0`` into a fresh archive; the peer (trafilatura's command line
-fetching and extracting the same article URLs, JSON with metadata, links and images, raw pages
-kept with ``--backup-dir``); body F1 of both against the mirror's gold records; ``qiosk snapshot
-export --with-warc``; full-text search through ``qiosk serve``
-(``/archive/articles.json?_search=...``, words drawn from the archive's titles with a fixed
-seed); ``qiosk reextract`` when the command exists; a second crawl and import of a ``--small``
-mirror for the memory growth.
+Steps, in order: compile the venv's bytecode (as ``pip install`` does); start ``qiosk mirror
+serve --articles N --port 0``; read its sitemaps and fetch every article page once; the limit
+(``trafilatura.bare_extraction`` with its defaults over those pages in this process: pages per
+CPU second, times ``os.cpu_count()``); ``qiosk import`` of those pages written as a gzipped WARC
+1.1 file (response records of the mirror's article URLs, capture times spread over past days)
+into a fresh archive, as the outlet (``--profile responsiblestatecraft``: an IP host would
+otherwise get the generic profile), no network in the loop; ``qiosk crawl --delay 0`` into a
+fresh archive; the peer (trafilatura's command line fetching and extracting the same article
+URLs, JSON with metadata, links and images, raw pages kept with ``--backup-dir``); body F1 of
+both against the mirror's gold records; ``qiosk snapshot export --with-warc``; full-text search
+through ``qiosk serve`` (``/archive/articles.json?_search=...``, words drawn from the archive's
+titles with a fixed seed); ``qiosk reextract`` when the command exists; a second crawl and
+import of a ``--small`` mirror for the memory growth.
 
 The peer is given the URL list rather than ``--sitemap``: trafilatura (courlan's ``check_url``)
 rejects a host that is an IP address with a port, so ``--sitemap http://127.0.0.1:P/sitemap.xml``
@@ -147,6 +147,28 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.pop("QIOSK_PROGRESS", None)
     return env
+
+
+def compile_bytecode() -> None:
+    """Compile the bytecode of the venv's packages and this checkout's, as ``pip install``
+    does: the commands are timed as installed. Without it, where Python may not write its
+    cache (``PYTHONDONTWRITEBYTECODE``, or an install by uv, which does not compile), every
+    command would compile each module it imports at every start, seconds of CPU."""
+    import sysconfig
+
+    folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    argv = [
+        sys.executable,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        *folders,
+        str(ROOT / "qiosk_scraper"),
+    ]
+    env = {k: v for k, v in child_env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 
 # ---------------------------------------------------------------------------- measuring processes
@@ -642,6 +664,8 @@ class Bench:
     def run(self) -> None:
         f = self.figures
         db = self.work / "archive" / "archive.db"
+        self.say("bytecode: compiling the venv's modules, as an install does")
+        compile_bytecode()
         self.say(f"mirror of {self.articles} articles")
         with mirror(self.articles, self.seed, self.work / "mirror.log") as site:
             self.say(f"mirror at {site.base_url}; reading the sitemaps, fetching every article")

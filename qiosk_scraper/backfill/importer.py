@@ -67,7 +67,7 @@ class ImportResult:
 
 
 BATCH = 16  # captures extracted together in the worker pool, and stored in one transaction
-WINDOW = 4  # batches handed to the pool ahead of the one being stored
+WINDOW = 8  # batches in the pool ahead of the one being stored: its work while a commit waits
 
 
 @dataclass(frozen=True)
