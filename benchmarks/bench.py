@@ -94,6 +94,7 @@ FIGURES = (
     "import_fraction_of_limit",
     "import_cpu_efficiency",
     "import_peak_rss_mb",
+    "import_cores_used",
     "peer_seconds",
     "peer_articles",
     "peer_articles_per_s",
@@ -693,6 +694,7 @@ class Bench:
                 run.cpu_s / f["limit_pages"]
             )
             f["import_peak_rss_mb"] = run.peak_rss_mb
+            f["import_cores_used"] = run.cpu_s / run.wall_s
             if f["import_articles"] < self.articles:
                 self.notes.append(f"the import archived {f['import_articles']} of {self.articles}")
 
@@ -852,6 +854,7 @@ def table(bench: Bench, goals: dict[str, dict[str, Any]]) -> str:
         ("  import / limit", num(f["import_fraction_of_limit"], ".0%"),
          *goal("import_fraction_of_limit")),
         ("  CPU s per article, limit / ours", num(f["import_cpu_efficiency"], ".0%"), "", ""),
+        ("  cores busy (CPU s / wall s)", num(f["import_cores_used"], ".2f"), "", ""),
         ("  peak RSS", num(f["import_peak_rss_mb"], ",.0f", " MB"), "", ""),
         ("peer: trafilatura CLI", "", "", ""),
         ("  articles/s", num(f["peer_articles_per_s"], ",.1f"), "", ""),
