@@ -55,6 +55,7 @@ def test_bench_runs_and_writes_every_figure(
         else:
             assert isinstance(value, int | float) and value > 0, (name, value)
     assert figures["crawl_articles"] == 60  # the whole mirror archived
+    assert figures["import_articles"] == 60  # and imported from the WARC of its pages
     assert figures["small_crawl_articles"] == 60
     assert figures["limit_pages"] == 60  # the article pages, not the images the sitemaps list
     assert 0 < figures["peer_articles"] <= 60
@@ -64,9 +65,12 @@ def test_bench_runs_and_writes_every_figure(
         figures["limit_articles_per_s_per_core"] * figures["limit_cores"]
     )
     assert {run["returncode"] for run in report["runs"].values()} == {0}
+    assert set(report["runs"]) >= {"import", "small_import", "crawl", "small_crawl"}
     assert set(report["targets"]) == {
         "crawl_fraction_of_limit",
+        "import_fraction_of_limit",
         "reextract_fraction_of_limit",
+        "import_rss_growth",
         "ratio_to_peer",
         "body_f1_ours",
         "rss_growth",
@@ -84,6 +88,8 @@ def test_bench_prints_one_table(run: tuple[subprocess.CompletedProcess[str], Pat
         "crawl, 60 articles, --delay 0",
         "limit: bare_extraction alone",
         "crawl / limit",
+        "qiosk import, a WARC of 60 captures",
+        "import / limit",
         "peer: trafilatura CLI",
         "ours / peer (articles/s)",
         "qiosk reextract",
@@ -91,6 +97,7 @@ def test_bench_prints_one_table(run: tuple[subprocess.CompletedProcess[str], Pat
         "full-text search, 12 queries",
         "p95",
         "peak RSS, 60 / 60",
+        "import peak RSS, 60 / 60",
     ):
         assert row in done.stdout
     assert f"figures written to {out}" in done.stdout
@@ -100,7 +107,9 @@ def test_targets_verdicts() -> None:
     figures = dict.fromkeys(bench.FIGURES, 1.0)
     figures.update(
         crawl_fraction_of_limit=0.79,
-        reextract_fraction_of_limit=None,
+        import_fraction_of_limit=0.9,
+        reextract_fraction_of_limit=0.89,
+        import_rss_growth=1.21,
         ratio_to_peer=1.5,
         body_f1_ours=0.99,
         body_f1_peer=0.86,
@@ -110,7 +119,9 @@ def test_targets_verdicts() -> None:
     met = {name: row["met"] for name, row in bench.targets(figures).items()}
     assert met == {
         "crawl_fraction_of_limit": False,
-        "reextract_fraction_of_limit": None,
+        "import_fraction_of_limit": True,
+        "reextract_fraction_of_limit": False,
+        "import_rss_growth": False,
         "ratio_to_peer": True,
         "body_f1_ours": True,
         "rss_growth": True,

@@ -6,7 +6,7 @@ place in an article's history by capture time, and a CDX query's resume key
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils.db import Table
@@ -123,6 +123,23 @@ class ImportedCaptures:
             if record is None:
                 return "none"
             return self._merge_by_time(record, capture_id, capture["fetched_at"], extractor_version)
+
+    def import_captures(
+        self,
+        crawl_id: int,
+        captures: Iterable[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any] | None]],
+        *,
+        extractor_version: str | None,
+    ) -> list[str]:
+        """:meth:`import_capture` of each (capture, provenance, record), in order, all in one
+        transaction (a batch interrupted midway leaves none of them); returns their outcomes."""
+        with self.db.atomic():
+            return [
+                self.import_capture(
+                    crawl_id, capture, provenance, record, extractor_version=extractor_version
+                )
+                for capture, provenance, record in captures
+            ]
 
     def _merge_by_time(
         self,

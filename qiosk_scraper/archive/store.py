@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import sqlite_utils
-from sqlite_utils.db import Table
+from sqlite_utils.db import Table, jsonify_if_needed
 
 from qiosk_scraper.archive.copies import SnapshotCopies
 from qiosk_scraper.archive.errors import (
@@ -246,10 +246,28 @@ class Archive(SnapshotCopies, ImportedCaptures):
         return self.db.table(name)
 
     def _insert(self, name: str, row: Mapping[str, Any]) -> int:
-        """Insert one row; returns its integer primary key."""
-        last_pk = self.db.table(name).insert(dict(row)).last_pk
+        """Insert one row into a table of the schema; returns its integer primary key."""
+        last_pk = self._insert_rows(name, [row])
         assert isinstance(last_pk, int), last_pk
         return last_pk
+
+    def _insert_rows(self, name: str, rows: Iterable[Mapping[str, Any]]) -> int | None:
+        """Insert rows (each with the columns of the first) into a table of the schema, as
+        sqlite-utils' ``insert_all`` would (lists and dicts as JSON text) but without its checks
+        of the table on every call (which cost more than the insert when a crawl or an import
+        stores thousands of articles); returns the last row's rowid."""
+        rows = list(rows)
+        if not rows:
+            return None
+        columns = list(rows[0])
+        sql = (
+            f"INSERT INTO [{name}] ({', '.join(f'[{c}]' for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        cursor = self.db.conn.cursor()
+        for row in rows:
+            cursor.execute(sql, [jsonify_if_needed(row[c]) for c in columns])
+        return cursor.lastrowid
 
     # -- crawls --------------------------------------------------------------------------
 
@@ -558,7 +576,8 @@ class Archive(SnapshotCopies, ImportedCaptures):
             number = int(previous[0]) + 1
             changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
         silent = not by_extractor and bool(set(changed) - {"url"}) and "modified" not in changed
-        self._table("revisions").insert(
+        self._insert(
+            "revisions",
             {
                 "article_id": article_id,
                 "revision": number,
@@ -765,7 +784,7 @@ class Archive(SnapshotCopies, ImportedCaptures):
             article_id, record, self._author_id, lambda label: self._label_id("tags", label)
         )
         for table, table_rows in rows.items():
-            self._table(table).insert_all(table_rows)
+            self._insert_rows(table, table_rows)
         if record.get("section"):
             self._mark_section(
                 article_id, self._label_id("sections", record["section"]), "is_primary"

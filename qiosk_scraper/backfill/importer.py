@@ -3,20 +3,25 @@
 
 Each capture is copied into the archive's own WARC files (so snapshots stay self-contained),
 recorded as a capture of an import "crawl" with its provenance, extracted (in a pool of worker
-processes, a batch at a time, as ``reextract`` does), and merged into the
-article's history by capture time (:meth:`Archive.import_capture`): an older capture becomes an
-earlier revision, one identical to its neighbour in time adds nothing, an article known only
-from captures is archived. A capture already imported (same file SHA-256, WACZ member, offset and
-capture time) is skipped, so importing the same files again changes nothing, and an import
-killed at any point finishes when rerun: each capture is one transaction, and the WARC record
-written before a transaction that never committed is only an unindexed copy.
+processes, as ``reextract`` does), and merged into the article's history by capture time
+(:meth:`Archive.import_captures`): an older capture becomes an earlier revision, one identical to
+its neighbour in time adds nothing, an article known only from captures is archived. A capture
+already imported (same file SHA-256, WACZ member, offset and capture time) is skipped, so
+importing the same files again changes nothing, and an import killed at any point finishes when
+rerun: each batch of captures is one transaction, and the WARC records written before a
+transaction that never committed are only unindexed copies.
+
+Extracting a capture costs several times the CPU of everything else done for it, so the pool
+is never left waiting on this process: captures go to it :data:`BATCH` at a time, up to
+:data:`WINDOW` batches ahead of the one being stored, and batches are stored in the order they
+were read.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +70,8 @@ class ImportResult:
         return "; ".join(parts)
 
 
-BATCH = 32  # captures extracted together in the worker pool
+BATCH = 16  # captures extracted together in the worker pool, and stored in one transaction
+WINDOW = 8  # batches in the pool ahead of the one being stored: its work while a commit waits
 
 
 @dataclass(frozen=True)
@@ -96,15 +102,20 @@ def _extract(task: Task) -> tuple[dict[str, Any] | None, str]:
     return record, markup_era(provenance)
 
 
+Records = Callable[[], list[tuple[dict[str, Any] | None, str]]]
+Extractor = Callable[[list[Task]], Records]
+
+
 @contextmanager
-def _extractor(workers: int) -> Iterator[Callable[[list[Any]], list[Any]]]:
-    """A function mapping :func:`_extract` over a batch: in a pool of ``workers`` processes,
-    or in this one."""
+def _extractor(workers: int) -> Iterator[Extractor]:
+    """A function starting :func:`_extract` over a batch and returning the function that waits
+    for its results: in a pool of ``workers`` processes (started at once, so the pool works
+    while this process stores earlier batches), or in this one (when waited for)."""
     if workers <= 1:
-        yield lambda tasks: [_extract(task) for task in tasks]
+        yield lambda tasks: lambda: [_extract(task) for task in tasks]
         return
     with multiprocessing.Pool(workers) as pool:
-        yield lambda tasks: pool.map(_extract, tasks)
+        yield lambda tasks: pool.map_async(_extract, tasks, chunksize=4).get
 
 
 def import_captures(
@@ -137,7 +148,9 @@ def import_captures(
                     continue
                 run.stage(item, result)
                 if len(run.staged) >= BATCH:
-                    run.flush(extract, result)
+                    run.submit(extract)
+                    while len(run.pending) > WINDOW:
+                        run.store(result)
             run.flush(extract, result)
             status = "finished"
             result.archive_only = len(archive.archive_only_articles())
@@ -153,6 +166,7 @@ class _Staged:
     row: dict[str, Any]  # its captures row
     provenance: dict[str, Any]
     task: Task
+    key: tuple[Any, ...]  # what names it among the imported captures
 
 
 class _Run:
@@ -172,8 +186,9 @@ class _Run:
         self.extractor_version = extractor_version
         self.crawl_id: int | None = None
         self.writer: WarcWriter | None = None
-        self.staged: list[_Staged] = []
-        self.keys: set[tuple[Any, ...]] = set()  # of the staged captures
+        self.staged: list[_Staged] = []  # the batch being filled
+        self.pending: deque[tuple[list[_Staged], Records]] = deque()  # batches in the pool
+        self.keys: set[tuple[Any, ...]] = set()  # of the captures staged or pending
 
     def start(self) -> tuple[int, WarcWriter]:
         if self.crawl_id is None or self.writer is None:
@@ -231,31 +246,42 @@ class _Run:
         }
         at = iso_utc(capture.captured_at)
         task = (capture.body, url, at, self.site, capture.status, self.outlet_layers)
-        self.staged.append(_Staged(row, provenance, task))
+        self.staged.append(_Staged(row, provenance, task, key))
 
-    def flush(self, extract: Callable[[list[Any]], list[Any]], result: ImportResult) -> None:
-        """Extract the queued captures and store each, with its record, in its transaction."""
-        if not self.staged:
-            return
+    def submit(self, extract: Extractor) -> None:
+        """Hand the batch being filled to the pool."""
+        if self.staged:
+            self.pending.append((self.staged, extract([s.task for s in self.staged])))
+            self.staged = []
+
+    def store(self, result: ImportResult) -> None:
+        """Wait for the oldest batch in the pool and store it, with its records, in one
+        transaction."""
+        batch, records = self.pending.popleft()
+        extracted = records()
         crawl_id, _ = self.start()
-        for staged, (record, said) in zip(
-            self.staged, extract([s.task for s in self.staged]), strict=True
-        ):
+        outcomes = self.archive.import_captures(
+            crawl_id,
+            [
+                (staged.row, staged.provenance, record)
+                for staged, (record, _) in zip(batch, extracted, strict=True)
+            ],
+            extractor_version=self.extractor_version,
+        )
+        for (record, said), outcome in zip(extracted, outcomes, strict=True):
             if record is None:
                 result.not_articles[said] += 1
             else:
                 result.eras[said] += 1
-            outcome = self.archive.import_capture(
-                crawl_id,
-                staged.row,
-                staged.provenance,
-                record,
-                extractor_version=self.extractor_version,
-            )
             if outcome != "none":
                 result.outcomes[outcome] += 1
-        self.staged.clear()
-        self.keys.clear()
+        self.keys.difference_update(staged.key for staged in batch)
+
+    def flush(self, extract: Extractor, result: ImportResult) -> None:
+        """Extract and store every capture staged so far."""
+        self.submit(extract)
+        while self.pending:
+            self.store(result)
 
     def close(self, result: ImportResult, status: str) -> None:
         if self.writer is not None:
