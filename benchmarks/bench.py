@@ -642,6 +642,17 @@ def reextract(db: Path, log: Path, timeout: float) -> Run:
 # ---------------------------------------------------------------------------- the run
 
 
+def say(label: str, text: str) -> None:
+    """A progress line on stderr."""
+    print(f"[{label} {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def keep(runs: dict[str, dict[str, Any]], name: str, run: Run) -> Run:
+    """Keep a measured run's figures under ``name``."""
+    runs[name] = {**asdict(run), "peak_rss_mb": round(run.peak_rss_mb, 1)}
+    return run
+
+
 @dataclass
 class Bench:
     articles: int
@@ -656,11 +667,10 @@ class Bench:
     notes: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
-        print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+        say("bench", text)
 
     def keep(self, name: str, run: Run) -> Run:
-        self.runs[name] = {**asdict(run), "peak_rss_mb": round(run.peak_rss_mb, 1)}
-        return run
+        return keep(self.runs, name, run)
 
     def run(self) -> None:
         f = self.figures

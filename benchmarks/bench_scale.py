@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -179,11 +179,10 @@ class ScaleBench:
     notes: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
-        print(f"[bench-scale {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+        bench.say("bench-scale", text)
 
     def keep(self, name: str, run: Any) -> Any:
-        self.runs[name] = {**asdict(run), "peak_rss_mb": round(run.peak_rss_mb, 1)}
-        return run
+        return bench.keep(self.runs, name, run)
 
     def run(self, done: Callable[[], None]) -> None:
         """Every size, smallest first; ``done`` after each (the figures so far are written)."""

@@ -5,29 +5,19 @@ No timing is asserted: only that each step ran and measured something.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "bench.py"
 
 
-def _bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("qiosk_bench", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _bench_module()
+bench = load_script("bench.py", "qiosk_bench")
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,14 @@ No timing is asserted: only that each step ran and measured something.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support.scripts import load_script
 from warcio.archiveiterator import ArchiveIterator
 
 from qiosk_scraper.mirror import Site
@@ -24,16 +23,7 @@ SCRIPT = ROOT / "benchmarks" / "bench_scale.py"
 SIZES = (60, 120)
 
 
-def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("qiosk_bench_scale", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-scale = _module()
+scale = load_script("bench_scale.py", "qiosk_bench_scale")
 
 
 @pytest.fixture(scope="module")
