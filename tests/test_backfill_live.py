@@ -19,7 +19,7 @@ from qiosk_scraper.mirror import Site
 from qiosk_scraper.warc import read_response
 
 # what the live site answers for each of five archived articles, in the order of their URLs
-ANSWERS = ("gone", "served", "elsewhere", "private", "broken")
+ANSWERS = ("gone", "served", "elsewhere", "private", "broken", "related")
 
 
 def _live_site(paths: dict[str, str], asked: list[str]) -> type[Handler]:
@@ -39,6 +39,9 @@ def _live_site(paths: dict[str, str], asked: list[str]) -> type[Handler]:
                 self.answer(200, {"Content-Type": "text/html"}, b"<html>still here</html>")
             elif kind == "elsewhere":
                 self.answer(301, {"Location": "/somewhere-new/"}, b"")
+            elif kind == "related":  # sent to another archived article: not the same one
+                served = next(p for p, kind in paths.items() if kind == "served")
+                self.answer(301, {"Location": served}, b"")
             else:
                 self.answer(500, {}, b"down")
 
@@ -62,7 +65,7 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
     asked: list[str] = []
     paths: dict[str, str] = {}
     with serving(_live_site(paths, asked)) as base:
-        metas = sorted(site.metas, key=lambda m: m.path)[:5]
+        metas = sorted(site.metas, key=lambda m: m.path)[: len(ANSWERS)]
         paths.update({m.path: kind for m, kind in zip(metas, ANSWERS, strict=True)})
         warc = tmp_path / "captures.warc.gz"
         pages = [
@@ -74,9 +77,10 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
         assert asked == []  # --no-check-live: the site is not asked
         result = check_live(db, base, PoliteHttp(delay=0, retries=0))
         assert result.summary() == (
-            "live site, 3 asked: 1 gone, 0 moved into archived articles, "
+            "live site, 4 asked: 1 gone, 0 moved into archived articles, "
             "1 still served (the next crawl archives them), 1 no answer (HTTP 500), "
-            "1 not asked (robots.txt), 1 redirected to a URL not archived"
+            "1 not asked (robots.txt), 1 redirected to a URL not archived, "
+            "1 redirected to another article (not joined)"
         )
         by_kind = {kind: path for path, kind in paths.items()}
         assert by_kind["private"] not in asked  # robots.txt is obeyed
@@ -85,7 +89,7 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
                 urlsplit(r["url"]).path: r
                 for r in archive.db.query("SELECT url, gone_at, gone_capture_id FROM articles")
             }
-            assert len(rows) == 5  # nothing lost
+            assert len(rows) == len(ANSWERS)  # nothing lost, nothing joined
             assert [p for p, r in rows.items() if r["gone_at"] is not None] == [by_kind["gone"]]
             evidence = archive.db.execute(
                 "SELECT status, warc_file, warc_offset FROM captures WHERE id = ?",

@@ -8,8 +8,10 @@ one request at a time with the backfill's delay and retries), without following 
 
 - 404 or 410: the article is marked gone (``gone_at``), the answer kept as its evidence, as a
   crawl's recheck does;
-- a redirect to an archived article: the captures are that article's earlier states; its
-  history takes them by capture time and the old URL becomes its alias;
+- a redirect to an archived article that is the same one (published at the same minute, or
+  under the same title): the captures are that article's earlier states; its history takes them by
+  capture time and the old URL becomes its alias. A redirect to another article (a deleted
+  piece sent to a related one, as sites do) joins nothing;
 - 200: still served; the next crawl archives its current state;
 - anything else (a redirect to a URL not archived, a server error, no answer): left as it is,
   counted with its reason.
@@ -24,8 +26,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
@@ -168,6 +171,20 @@ def _keep(
     )
 
 
+def _same_article(moved: dict[str, Any] | None, into: dict[str, Any] | None) -> bool:
+    """Whether a redirect joins two states of one article (a move keeps its publication time
+    or its title), not a deleted article sent to another one, as sites do."""
+    if moved is None or into is None:
+        return False
+    published = [row["published"] for row in (moved, into)]
+    if all(published):
+        first, second = (datetime.fromisoformat(p) for p in published)
+        if abs(first - second) <= timedelta(minutes=1):
+            return True
+    titles = [" ".join(str(row["title"] or "").casefold().split()) for row in (moved, into)]
+    return bool(titles[0]) and titles[0] == titles[1]
+
+
 def _judge(
     archive: Archive,
     result: LiveCheck,
@@ -185,6 +202,8 @@ def _judge(
         into = archive.find_article(target)
         if into is None or into == article_id:
             result.left["redirected to a URL not archived"] += 1
+        elif not _same_article(archive.article_row(url), archive.article_row(target)):
+            result.left["redirected to another article (not joined)"] += 1
         else:
             archive.move_history(article_id, into)
             result.moved += 1
