@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from qiosk_scraper.archive import Archive
@@ -201,7 +202,9 @@ def test_the_cases_cover_every_command() -> None:
 
     names = {" ".join(line.split()[:2]) for line, _, _ in CASES}
     commands = set()
-    for name, command in main.commands.items():
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
         subcommands = getattr(command, "commands", None)
         commands |= {f"{name} {sub}" for sub in subcommands} if subcommands else {name}
     missing = {c for c in commands if not any(n.startswith(c) for n in names)}

@@ -27,3 +27,22 @@ def test_command_help_has_an_example(ctx):
 
 def test_reference_is_what_the_readme_embeds():
     assert reference_markdown(main) in README.read_text(encoding="utf-8")
+
+
+def test_each_command_is_loaded_from_the_module_that_defines_it():
+    """The group imports a command's module only when the command is asked for (``main.lazy``):
+    the map must name every command a module of ``qiosk_scraper.cli`` registers, and its module,
+    so none is missing from ``qiosk --help`` and none loads the wrong module."""
+    import importlib
+    import pkgutil
+
+    import qiosk_scraper.cli as cli
+
+    for module in pkgutil.iter_modules(cli.__path__):
+        importlib.import_module(f"qiosk_scraper.cli.{module.name}")
+    defined = {
+        name: command.callback.__module__.rsplit(".", 1)[-1]
+        for name, command in main.commands.items()
+        if command.callback is not None
+    }
+    assert defined == main.lazy

@@ -19,8 +19,10 @@ def iter_contexts(
     ctx = click.Context(command, parent=parent, info_name=name, **settings)
     yield ctx
     if isinstance(command, click.Group):
-        for sub in sorted(command.commands):
-            yield from iter_contexts(command.commands[sub], ctx, sub)
+        for sub in command.list_commands(ctx):
+            found = command.get_command(ctx, sub)
+            assert found is not None, sub
+            yield from iter_contexts(found, ctx, sub)
 
 
 def reference_markdown(root: click.Command) -> str:
