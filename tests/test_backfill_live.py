@@ -10,13 +10,14 @@ from urllib.parse import urlsplit
 from click.testing import CliRunner
 from support.backfill import Handler, Page, write_warc
 from support.crawl import serving
+from support.records import crawled
 
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.backfill.cdx import PoliteHttp
-from qiosk_scraper.backfill.live import check_live
+from qiosk_scraper.backfill.live import NO_CRAWL, check_live
 from qiosk_scraper.cli import main
 from qiosk_scraper.mirror import Site
-from qiosk_scraper.warc import read_response
+from qiosk_scraper.warc import WarcWriter, read_response
 
 # what the live site answers for each of five archived articles, in the order of their URLs
 ANSWERS = ("gone", "served", "elsewhere", "private", "broken", "related")
@@ -60,12 +61,28 @@ def _imported(warc: Path, db: Path, site: str) -> Path:
     return db
 
 
+def _crawl_one(db: Path, site: Site, base: str) -> None:
+    """A crawl of ``base`` that archived one article (the newest), as a crawl before the
+    import would have."""
+    meta = site.order[0]
+    record = site.gold(base)[meta.slug]
+    writer = WarcWriter(db.parent / "warc", "crawl", {"software": "tests"}, relative_to=db.parent)
+    with Archive(db) as archive:
+        crawl_id = archive.start_crawl(base, {"delay": 0}, {"qiosk-scraper": "test"})
+        body = site.respond(meta.path, base).body
+        crawled(archive, crawl_id, writer, record, body, "2026-01-01T00:00:00+00:00", "test")
+        archive.finish_crawl(crawl_id, {}, "finished")
+    writer.close()
+
+
 def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
     site = Site(articles=60, seed=7)
     asked: list[str] = []
     paths: dict[str, str] = {}
     with serving(_live_site(paths, asked)) as base:
-        metas = sorted(site.metas, key=lambda m: m.path)[: len(ANSWERS)]
+        crawled_one = site.order[0]  # archived by a crawl: see _crawl_one
+        metas = sorted((m for m in site.metas if m is not crawled_one), key=lambda m: m.path)
+        metas = metas[: len(ANSWERS)]
         paths.update({m.path: kind for m, kind in zip(metas, ANSWERS, strict=True)})
         warc = tmp_path / "captures.warc.gz"
         pages = [
@@ -75,6 +92,10 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
         write_warc(warc, pages)
         db = _imported(warc, tmp_path / "archive" / "qiosk.db", base)
         assert asked == []  # --no-check-live: the site is not asked
+        # an archive no crawl has filled is not checked: its first crawl asks every article
+        skipped = check_live(db, base, PoliteHttp(delay=0, retries=0))
+        assert skipped.summary() == f"live site: not asked ({NO_CRAWL})" and asked == []
+        _crawl_one(db, site, base)
         result = check_live(db, base, PoliteHttp(delay=0, retries=0))
         assert result.summary() == (
             "live site, 4 asked: 1 gone, 0 moved into archived articles, "
@@ -89,7 +110,7 @@ def test_the_live_site_decides_gone_and_nothing_else(tmp_path: Path) -> None:
                 urlsplit(r["url"]).path: r
                 for r in archive.db.query("SELECT url, gone_at, gone_capture_id FROM articles")
             }
-            assert len(rows) == len(ANSWERS)  # nothing lost, nothing joined
+            assert len(rows) == len(ANSWERS) + 1  # nothing lost, nothing joined
             assert [p for p, r in rows.items() if r["gone_at"] is not None] == [by_kind["gone"]]
             evidence = archive.db.execute(
                 "SELECT status, warc_file, warc_offset FROM captures WHERE id = ?",
@@ -113,10 +134,11 @@ def test_a_dead_live_site_marks_nothing_and_is_asked_once(tmp_path: Path) -> Non
     warc = tmp_path / "two.warc.gz"
     pages = [
         Page(dead + m.path, site.respond(m.path, dead).body, "2024-01-01T00:00:00Z")
-        for m in site.order[:2]
+        for m in site.order[1:3]
     ]
     write_warc(warc, pages)
     db = _imported(warc, tmp_path / "archive" / "qiosk.db", dead)
+    _crawl_one(db, site, dead)
     http = PoliteHttp(delay=0, retries=1, backoff=0)
     checked = check_live(db, dead, http)
     assert checked.asked == 0 and checked.gone == 0

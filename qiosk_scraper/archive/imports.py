@@ -268,6 +268,13 @@ class ImportedCaptures:
             )
         ]
 
+    def has_crawled_articles(self) -> bool:
+        """Whether a crawl of the site ever fetched an article of this archive."""
+        return (
+            self.db.execute(f"SELECT 1 FROM articles a WHERE {_CRAWLED} LIMIT 1").fetchone()
+            is not None
+        )
+
     def move_history(self, from_id: int, into_id: int) -> list[str]:
         """Move article ``from_id``'s history into article ``into_id`` (the live site
         redirects the first's URL to the second's): each revision merged by capture time, the

@@ -18,7 +18,9 @@ one request at a time with the backfill's delay and retries), without following 
 
 Every answer is written to the archive's WARC and recorded as a capture of a crawl whose
 arguments say ``check: live``, so an article is asked once; a complete crawl rechecks every
-article that is not gone anyway.
+article that is not gone anyway. An archive no crawl has filled yet (captures imported into an
+empty archive) is not checked: its first complete crawl asks every archived article, as politely,
+and marks the gone ones.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from qiosk_scraper.urls import canonicalize
 from qiosk_scraper.warc import WarcWriter
 
 GONE = (404, 410)
+NO_CRAWL = (
+    "no crawl of the site in this archive yet; a complete qiosk crawl asks every archived "
+    "article and marks the gone ones"
+)
 REDIRECTS = (301, 302, 303, 307, 308)
 _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -53,8 +59,11 @@ class LiveCheck:
     moved: int = 0  # history moved into the archived article the URL redirects to
     served: int = 0  # still answered 200
     left: Counter[str] = field(default_factory=Counter)  # reason -> articles left as they are
+    skipped: str | None = None  # why nothing was asked
 
     def summary(self) -> str:
+        if self.skipped:
+            return f"live site: not asked ({self.skipped})"
         if not self.asked and not self.left:
             return "live site: no article only web archives know is left to ask"
         parts = [f"{self.gone} gone", f"{self.moved} moved into archived articles"]
@@ -101,6 +110,9 @@ def check_live(db: Path, site: str, http: PoliteHttp) -> LiveCheck:
     know and no live check has asked (see the module's docstring)."""
     result = LiveCheck()
     with Archive(db) as archive:
+        if not archive.has_crawled_articles():
+            result.skipped = NO_CRAWL
+            return result
         todo = archive.unchecked_archive_only()
         if not todo:
             return result
