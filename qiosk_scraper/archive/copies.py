@@ -5,9 +5,10 @@ then sealed so its bytes are reproducible)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,94 +77,96 @@ class SnapshotCopies:
         times = [self.db.execute(sql).fetchone()[0] for sql in sources]
         return max((t for t in times if t is not None), default=None)
 
-    def snapshot_rows(self, as_of: str) -> dict[str, Any]:
-        """The rows a snapshot with cut-off ``as_of`` is made of, read in one transaction.
+    @contextlib.contextmanager
+    def snapshot_reading(self) -> Iterator[None]:
+        """One read transaction around a whole export: every ``snapshot_*`` read inside it sees
+        the same state, so a running crawl cannot interleave."""
+        with self.db.reading():
+            yield
 
-        ``has_revisions``: whether the archive keeps a revision history. ``revisions``: per
-        article, every revision fetched by ``as_of``, ordered by article and revision number
-        (``record`` and ``changed_fields`` as stored, JSON text). Without a ``revisions``
-        table, an article row is its one revision, fetched at ``last_fetched`` (the only time
-        its stored state is known to have been served). ``articles``: the stored rows of those
-        articles (their latest state). ``captures``: those the revisions or the article rows
-        point at, fetched by ``as_of``; ``capture_sources``: the provenance of those imported
-        from web archives. ``url_aliases``: of those articles, first seen by
-        ``as_of``. ``listed``: (article_id, section_id) pairs seen in listings. ``crawls``,
-        ``authors``, ``tags``, ``sections``: every row.
-        """
-        with self.db.reading():  # one read transaction: a running crawl cannot interleave
-            has_revisions = "revisions" in self.db.table_names()
-            if has_revisions:
-                revisions = list(
-                    self.db.query(
-                        "SELECT * FROM revisions WHERE fetched_at <= ? "
-                        "ORDER BY article_id, revision",
-                        [as_of],
-                    )
+    def has_revision_history(self) -> bool:
+        return "revisions" in self.db.table_names()
+
+    def snapshot_index(self, as_of: str) -> dict[str, Any]:
+        """The small rows a snapshot with cut-off ``as_of`` is planned from (no article text):
+        ``has_revisions``; ``article_ids``, in id order, of the articles holding a revision
+        fetched by ``as_of`` (without a ``revisions`` table: whose stored state was fetched
+        by then); ``captures`` fetched by ``as_of``; ``url_aliases`` first seen by ``as_of``;
+        ``listed``: (article_id, section_id) pairs seen in listings; ``crawls``, ``authors``,
+        ``tags``, ``sections``, ``capture_sources``: every row. Read it inside
+        :meth:`snapshot_reading`."""
+        has_revisions = self.has_revision_history()
+        if has_revisions:
+            ids_sql = "SELECT DISTINCT article_id FROM revisions WHERE fetched_at <= ? "
+            ids_sql += "ORDER BY article_id"
+        else:
+            ids_sql = "SELECT id FROM articles WHERE last_fetched <= ? ORDER BY id"
+        return {
+            "has_revisions": has_revisions,
+            "article_ids": [i for (i,) in self.db.execute(ids_sql, [as_of])],
+            "captures": list(
+                self.db.query("SELECT * FROM captures WHERE fetched_at <= ? ORDER BY id", [as_of])
+            ),
+            "crawls": list(self.db.query("SELECT * FROM crawls ORDER BY id")),
+            "url_aliases": list(
+                self.db.query(
+                    "SELECT * FROM url_aliases WHERE first_seen <= ? ORDER BY url", [as_of]
                 )
-            else:
-                revisions = []
-                for row in self.db.query(
-                    "SELECT * FROM articles WHERE last_fetched <= ? ORDER BY id", [as_of]
-                ):
-                    record = self.article_record(row["url"])
-                    assert record is not None, row["url"]
-                    revisions.append(
-                        {
-                            "article_id": row["id"],
-                            "revision": 1,
-                            "fetched_at": row["last_fetched"],
-                            "content_hash": row["content_hash"],
-                            "record": json.dumps(record, sort_keys=True, ensure_ascii=False),
-                            "changed_fields": "[]",
-                            "silent_edit": 0,
-                            "extractor_version": row["extractor_version"],
-                            "capture_id": row["capture_id"],
-                        }
-                    )
-            ids = sorted({r["article_id"] for r in revisions})
-            articles = [self._table("articles").get(i) for i in ids]
-            wanted = {r["capture_id"] for r in [*revisions, *articles]}
-            wanted |= {a["gone_capture_id"] for a in articles}
-            wanted -= {None}
-            captures = [
-                row
-                for row in self.db.query(
-                    "SELECT * FROM captures WHERE fetched_at <= ? ORDER BY id", [as_of]
+            ),
+            "listed": list(
+                self.db.execute(
+                    "SELECT article_id, section_id FROM article_sections WHERE listed = 1 "
+                    "ORDER BY article_id, section_id"
                 )
-                if row["id"] in wanted
-            ]
-            article_ids = set(ids)
-            captured = {row["id"] for row in captures}
-            return {
-                "has_revisions": has_revisions,
-                "revisions": revisions,
-                "articles": articles,
-                "captures": captures,
-                "crawls": list(self.db.query("SELECT * FROM crawls ORDER BY id")),
-                "url_aliases": [
-                    row
-                    for row in self.db.query(
-                        "SELECT * FROM url_aliases WHERE first_seen <= ? ORDER BY url", [as_of]
-                    )
-                    if row["article_id"] in article_ids
-                ],
-                "listed": [
-                    (a, s)
-                    for a, s in self.db.execute(
-                        "SELECT article_id, section_id FROM article_sections WHERE listed = 1 "
-                        "ORDER BY article_id, section_id"
-                    )
-                    if a in article_ids
-                ],
-                "authors": list(self.db.query("SELECT * FROM authors ORDER BY id")),
-                "tags": list(self.db.query("SELECT * FROM tags ORDER BY id")),
-                "sections": list(self.db.query("SELECT * FROM sections ORDER BY id")),
-                "capture_sources": [
-                    row
-                    for row in self.db.query("SELECT * FROM capture_sources ORDER BY capture_id")
-                    if row["capture_id"] in captured
-                ],
-            }
+            ),
+            "authors": list(self.db.query("SELECT * FROM authors ORDER BY id")),
+            "tags": list(self.db.query("SELECT * FROM tags ORDER BY id")),
+            "sections": list(self.db.query("SELECT * FROM sections ORDER BY id")),
+            "capture_sources": list(
+                self.db.query("SELECT * FROM capture_sources ORDER BY capture_id")
+            ),
+        }
+
+    def snapshot_articles(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The stored rows of the articles ``ids`` (their latest state), by id."""
+        marks = ", ".join("?" * len(ids))
+        sql = f"SELECT * FROM articles WHERE id IN ({marks}) ORDER BY id"
+        return {row["id"]: row for row in self.db.query(sql, ids)}
+
+    def snapshot_revisions(self, as_of: str, ids: list[int]) -> list[dict[str, Any]]:
+        """Every revision of the articles ``ids`` fetched by ``as_of``, ordered by article and
+        revision number (``record`` and ``changed_fields`` as stored, JSON text). Without a
+        ``revisions`` table, an article row is its one revision, fetched at ``last_fetched``
+        (the only time its stored state is known to have been served)."""
+        marks = ", ".join("?" * len(ids))
+        if self.has_revision_history():
+            return list(
+                self.db.query(
+                    f"SELECT * FROM revisions WHERE fetched_at <= ? AND article_id IN ({marks}) "
+                    "ORDER BY article_id, revision",
+                    [as_of, *ids],
+                )
+            )
+        revisions = []
+        for row in self.snapshot_articles(ids).values():
+            if row["last_fetched"] > as_of:
+                continue
+            record = self.article_record(row["url"])
+            assert record is not None, row["url"]
+            revisions.append(
+                {
+                    "article_id": row["id"],
+                    "revision": 1,
+                    "fetched_at": row["last_fetched"],
+                    "content_hash": row["content_hash"],
+                    "record": json.dumps(record, sort_keys=True, ensure_ascii=False),
+                    "changed_fields": "[]",
+                    "silent_edit": 0,
+                    "extractor_version": row["extractor_version"],
+                    "capture_id": row["capture_id"],
+                }
+            )
+        return revisions
 
     def table_schema(self, table: str) -> dict[str, Any]:
         """Columns (name, SQLite type, not null), primary key and foreign keys of ``table``."""
@@ -192,6 +195,22 @@ class SnapshotCopies:
         """Insert rows as given (primary keys included) in one transaction."""
         with self.db.atomic():
             self._table(table).insert_all((dict(row) for row in rows), alter=False)
+
+    @contextlib.contextmanager
+    def loading_in_any_order(self) -> Iterator[None]:
+        """Rows loaded inside may reference rows loaded later (foreign keys are checked at the
+        end, not on each insert); ArchiveError naming the first reference left dangling."""
+        self.db.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+            dangling = self.db.execute("PRAGMA foreign_key_check").fetchone()
+            if dangling is not None:
+                table, rowid, parent, _ = dangling
+                raise ArchiveError(
+                    f"{self.db._path()}: row {rowid} of {table} refers to a missing row of {parent}"
+                )
+        finally:
+            self.db.execute("PRAGMA foreign_keys = ON")
 
     def seal(self) -> None:
         """Make the file self-contained and its bytes a function of its rows alone: leave WAL

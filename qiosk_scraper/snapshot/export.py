@@ -29,9 +29,16 @@ from qiosk_scraper import __version__
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive, ArchiveError
 from qiosk_scraper.article import iso_utc
 from qiosk_scraper.snapshot import layout
-from qiosk_scraper.snapshot.files import WarcCopier, write_csv, write_jsonl, write_parquet
+from qiosk_scraper.snapshot.files import (
+    CsvRows,
+    JsonLines,
+    WarcCopier,
+    read_jsonl,
+    write_csv,
+    write_parquet,
+)
 from qiosk_scraper.snapshot.layout import SnapshotError
-from qiosk_scraper.snapshot.select import Selection, select
+from qiosk_scraper.snapshot.select import Selection
 from qiosk_scraper.snapshot.wacz import WACZ_FILE, WaczPage, write_wacz
 
 OUTLET = "Responsible Statecraft"
@@ -42,6 +49,7 @@ LICENCE_NOTE = (
     "that made it is MIT licensed."
 )
 LICENCE_TITLE = "Article content: copyright of its publisher; for research and citation"
+_CHILD_TABLES = ("article_authors", "article_tags", "images", "links")
 _LOCK = Path(__file__).resolve().parents[2] / "requirements.lock"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 
@@ -228,11 +236,9 @@ def _wacz_resource(
     """Write the snapshot's WACZ (its pages: each article's capture) and describe it."""
     captures = {c["id"]: c for c in selection.tables["captures"]}
     pages = [
-        WaczPage(
-            captures[a["capture_id"]]["url"], captures[a["capture_id"]]["fetched_at"], a["title"]
-        )
-        for a in selection.tables["articles"]
-        if a.get("capture_id") in captures
+        WaczPage(captures[capture_id]["url"], captures[capture_id]["fetched_at"], title)
+        for capture_id, title in selection.pages
+        if capture_id in captures
     ]
     write_wacz(
         folder / WACZ_FILE,
@@ -256,6 +262,49 @@ def _wacz_resource(
     )
 
 
+def _load_articles(
+    selection: Selection, target: Archive, folder: Path, schemas: Mapping[str, Any]
+) -> dict[str, int]:
+    """Insert the articles into ``target`` as :meth:`Selection.articles` reads them, and
+    their rows of the tables hanging off them after; write the CSVs of those tables. Returns
+    the row counts of those tables."""
+    streamed = ("articles", *_CHILD_TABLES)
+    csvs = {
+        table: CsvRows(
+            folder / layout.csv_path(table),
+            [column for column, _, _ in schemas[table]["columns"]],
+        )
+        for table in streamed
+    }
+    # beside the snapshot (on its disk, which has room for it), not in a /tmp that may be RAM
+    with tempfile.TemporaryDirectory(prefix=f"{folder.name}.", dir=folder.parent) as spill_folder:
+        held = [*_CHILD_TABLES, *(["revisions"] if selection.has_revisions else [])]
+        spills = {table: JsonLines(Path(spill_folder) / f"{table}.jsonl") for table in held}
+
+        def article_rows() -> Iterator[dict[str, Any]]:
+            for selected in selection.articles():
+                csvs["articles"].write(selected.row)
+                for table, rows in selected.children.items():
+                    for row in rows:
+                        csvs[table].write(row)
+                        spills[table].write(row)
+                for revision in selected.revisions:
+                    spills["revisions"].write(revision)
+                yield selected.row
+
+        try:
+            target.load_rows("articles", article_rows())
+        finally:
+            for csv_out in csvs.values():
+                csv_out.close()
+            for spill in spills.values():
+                spill.close()
+        selection.finish()
+        for table in held:
+            target.load_rows(table, read_jsonl(Path(spill_folder) / f"{table}.jsonl"))
+    return {table: out.count for table, out in csvs.items()}
+
+
 def _write_all(
     source: Archive,
     selection: Selection,
@@ -264,41 +313,60 @@ def _write_all(
     with_warc: bool,
     wacz: bool = False,
 ) -> str:
-    """Write every file of the snapshot into ``folder``; returns the fingerprint."""
-    tables = selection.tables
-    captures = tables["captures"]
-    copied_warcs: list[Path] = []
-    if with_warc or wacz:
-        copier = WarcCopier(source.folder, folder / layout.WARC_FOLDER)
-        try:
-            copied = [{**c, **copier.copy(c)} for c in captures]
-        finally:
-            copier.close()
-        copied_warcs = copier.files
-    if with_warc:
-        tables["captures"] = copied
-        warc_files = [p.relative_to(folder).as_posix() for p in copied_warcs]
-    else:
-        tables["captures"] = [
-            {**c, "warc_file": None, "warc_offset": None, "warc_length": None} for c in captures
-        ]
-        warc_files = []
+    """Write every file of the snapshot into ``folder``; returns the fingerprint.
 
-    with Archive(folder / layout.ARCHIVE_DB) as target:
-        if "revisions" in tables:
-            target.copy_table_definition(source, "revisions")
-        for table, rows in tables.items():
-            target.load_rows(table, rows)
-        target.seal()
-        schemas = {table: target.table_schema(table) for table in layout.TABLES}
-
+    The articles stream through (see :class:`Selection`): archive.db's ``articles`` rows are
+    inserted as they are read, in one ``load_rows`` as when they were a list (its full-text
+    index then has the same bytes), the rows of the tables hanging off the articles wait in
+    temporary JSON lines files meanwhile, and the CSVs are written alongside."""
     (folder / layout.CSV_FOLDER).mkdir()
-    for table in layout.TABLES:
-        columns = [column for column, _, _ in schemas[table]["columns"]]
-        write_csv(folder / layout.csv_path(table), columns, tables[table])
-    write_jsonl(folder / layout.ARTICLES_JSONL, selection.records)
-    write_jsonl(folder / layout.REVISIONS_JSONL, selection.revisions)
-    write_parquet(folder / layout.ARTICLES_PARQUET, selection.records)
+    with Archive(folder / layout.ARCHIVE_DB) as target:
+        if selection.has_revisions:
+            target.copy_table_definition(source, "revisions")
+        schemas = {table: target.table_schema(table) for table in layout.TABLES}
+        with target.loading_in_any_order():  # the captures an article needs are known after
+            counts = _load_articles(selection, target, folder, schemas)
+            tables = selection.tables
+            copied_warcs: list[Path] = []
+            if with_warc or wacz:
+                copier = WarcCopier(source.folder, folder / layout.WARC_FOLDER)
+                try:
+                    copied = [{**c, **copier.copy(c)} for c in tables["captures"]]
+                finally:
+                    copier.close()
+                copied_warcs = copier.files
+            if with_warc:
+                tables["captures"] = copied
+                warc_files = [p.relative_to(folder).as_posix() for p in copied_warcs]
+            else:
+                tables["captures"] = [
+                    {**c, "warc_file": None, "warc_offset": None, "warc_length": None}
+                    for c in tables["captures"]
+                ]
+                warc_files = []
+            for table, rows in tables.items():
+                target.load_rows(table, rows)
+        target.seal()
+    for table, rows in tables.items():
+        if table in layout.TABLES:
+            columns = [column for column, _, _ in schemas[table]["columns"]]
+            counts[table] = write_csv(folder / layout.csv_path(table), columns, rows)
+
+    articles = JsonLines(folder / layout.ARTICLES_JSONL)
+    revisions = JsonLines(folder / layout.REVISIONS_JSONL)
+
+    def records() -> Iterator[dict[str, Any]]:
+        for record, history in selection.records():
+            articles.write(record)
+            for revision in history:
+                revisions.write(revision)
+            yield record
+
+    try:
+        write_parquet(folder / layout.ARTICLES_PARQUET, records())
+    finally:
+        articles.close()
+        revisions.close()
 
     record_schema = layout.record_schema()
     resources = [
@@ -312,7 +380,7 @@ def _write_all(
             mediatype="application/jsonl",
             encoding="utf-8",
             schema=record_schema,
-            records=len(selection.records),
+            records=selection.articles_count,
         ),
         _resource(
             folder,
@@ -325,7 +393,7 @@ def _write_all(
             mediatype="application/jsonl",
             encoding="utf-8",
             schema=layout.revision_schema(),
-            records=len(selection.revisions),
+            records=selection.revisions_count,
         ),
         _resource(
             folder,
@@ -336,14 +404,14 @@ def _write_all(
             format="parquet",
             mediatype="application/vnd.apache.parquet",
             schema=record_schema,
-            records=len(selection.records),
+            records=selection.articles_count,
         ),
         _resource(
             folder,
             layout.ARCHIVE_DB,
             "archive-db",
             "SQLite archive (the toolkit's schema) holding exactly the rows of the CSVs"
-            + (" and revisions.jsonl" if "revisions" in tables else "")
+            + (" and revisions.jsonl" if selection.has_revisions else "")
             + " and the provenance of the captures imported from web archives "
             "(capture_sources), with its full-text index; VACUUMed, rollback journal.",
             type="file",
@@ -365,7 +433,7 @@ def _write_all(
                 encoding="utf-8",
                 dialect={"csv": {"delimiter": ",", "lineTerminator": "\r\n"}},
                 schema=layout.table_schema(table, schemas[table]),
-                rows=len(tables[table]),
+                rows=counts[table],
             )
         )
     for index, path in enumerate(warc_files):
@@ -408,8 +476,8 @@ def _write_all(
             "format": layout.FORMAT_VERSION,
             "as_of": selection.as_of,
             "fingerprint": print_,
-            "articles": len(selection.records),
-            "revisions": len(selection.revisions),
+            "articles": selection.articles_count,
+            "revisions": selection.revisions_count,
             "revision_history": selection.has_revisions,
             "with_warc": with_warc,
             "with_wacz": wacz,
@@ -514,26 +582,27 @@ def export_snapshot(
             cut_off = source.latest_fetch()
             if cut_off is None:
                 raise SnapshotError(f"{db}: the archive has no fetches to export")
-        selection = select(source, cut_off)
-        final_name = name or default_name(selection.sites, cut_off)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        building = Path(
-            tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent)
-        )
-        try:
-            building.chmod(0o777 & ~_umask())
-            print_ = _write_all(source, selection, building, final_name, with_warc, wacz)
-            count = sum(1 for _ in _files(building))
-            _move_into_place(building, out_dir)
-        except BaseException:
-            shutil.rmtree(building, ignore_errors=True)
-            raise
+        with source.snapshot_reading():
+            selection = Selection(source, cut_off)
+            final_name = name or default_name(selection.sites, cut_off)
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(
+                tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent)
+            )
+            try:
+                building.chmod(0o777 & ~_umask())
+                print_ = _write_all(source, selection, building, final_name, with_warc, wacz)
+                count = sum(1 for _ in _files(building))
+                _move_into_place(building, out_dir)
+            except BaseException:
+                shutil.rmtree(building, ignore_errors=True)
+                raise
     return ExportResult(
         directory=out_dir,
         name=final_name,
         as_of=cut_off,
-        articles=len(selection.records),
-        revisions=len(selection.revisions),
+        articles=selection.articles_count,
+        revisions=selection.revisions_count,
         captures=len(selection.tables["captures"]),
         files=count,
         fingerprint=print_,

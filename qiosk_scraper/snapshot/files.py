@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -28,13 +28,36 @@ def _json_line(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+class JsonLines:
+    """A JSON lines file written a row at a time: keys sorted, UTF-8, ``\\n`` line ends."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("w", encoding="utf-8", newline="\n")
+        self.count = 0
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self._handle.write(_json_line(row))
+        self.count += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
+    out = JsonLines(path)
+    try:
         for row in rows:
-            handle.write(_json_line(row))
-            count += 1
-    return count
+            out.write(row)
+    finally:
+        out.close()
+    return out.count
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a JSON lines file, one at a time."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
 
 
 def _csv_cell(value: Any) -> str:
@@ -45,12 +68,33 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(columns)
+class CsvRows:
+    """A CSV file (header, then a line per row, ``\\r\\n`` line ends) written a row at a
+    time."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self._handle = path.open("w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._handle, lineterminator="\r\n")
+        self._columns = columns
+        self._writer.writerow(columns)
+        self.count = 0
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self._writer.writerow([_csv_cell(row.get(name)) for name in self._columns])
+        self.count += 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def write_csv(path: Path, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> int:
+    out = CsvRows(path, columns)
+    try:
         for row in rows:
-            writer.writerow([_csv_cell(row.get(name)) for name in columns])
+            out.write(row)
+    finally:
+        out.close()
+    return out.count
 
 
 _TIMESTAMP = pa.timestamp("s", tz="UTC")
@@ -88,11 +132,20 @@ _PARQUET_SCHEMA = pa.schema(
 assert tuple(_PARQUET_SCHEMA.names) == RECORD_FIELDS
 
 
-def write_parquet(path: Path, records: list[dict[str, Any]]) -> None:
-    """One row per record, nested fields as lists of structs, times as UTC timestamps. The
-    writer options are fixed; Parquet stores no write time (``created_by`` names the library
-    version), so the bytes depend on the records and the pyarrow version only."""
+PARQUET_ROW_GROUP = 10_000  # rows per row group of articles.parquet
+_PARQUET_OPTIONS: dict[str, Any] = {
+    "version": "2.6",
+    "data_page_version": "1.0",
+    "compression": "zstd",
+    "compression_level": 3,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "store_schema": True,
+}
+_CHUNK = 500  # records turned into Arrow columns at a time
 
+
+def _parquet_table(records: list[Mapping[str, Any]]) -> pa.Table:
     def when(value: str | None) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value)
 
@@ -100,19 +153,48 @@ def write_parquet(path: Path, records: list[dict[str, Any]]) -> None:
         {**r, "published": when(r.get("published")), "modified": when(r.get("modified"))}
         for r in records
     ]
-    table = pa.Table.from_pylist(rows, schema=_PARQUET_SCHEMA)
-    pq.write_table(
-        table,
-        path,
-        row_group_size=10_000,
-        version="2.6",
-        data_page_version="1.0",
-        compression="zstd",
-        compression_level=3,
-        use_dictionary=True,
-        write_statistics=True,
-        store_schema=True,
-    )
+    return pa.Table.from_pylist(rows, schema=_PARQUET_SCHEMA)
+
+
+def write_parquet(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    """One row per record, nested fields as lists of structs, times as UTC timestamps; returns
+    the number of rows. The writer options are fixed; Parquet stores no write time
+    (``created_by`` names the library version), so the bytes depend on the records and the
+    pyarrow version only.
+
+    The records are read as they come: at most a row group of them is held, as Arrow columns,
+    and each row group is written as one contiguous table, so the file is the one
+    ``pq.write_table`` makes of all the records at once."""
+    count = 0
+    pending: list[pa.Table] = []
+    held = 0
+    with pq.ParquetWriter(path, _PARQUET_SCHEMA, **_PARQUET_OPTIONS) as writer:
+
+        def flush(rows: int) -> None:
+            nonlocal pending, held
+            table = pa.concat_tables(pending).combine_chunks()
+            writer.write_table(table.slice(0, rows), row_group_size=PARQUET_ROW_GROUP)
+            rest = table.slice(rows)
+            pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+
+        chunk: list[Mapping[str, Any]] = []
+        for record in records:
+            chunk.append(record)
+            count += 1
+            if len(chunk) == _CHUNK:
+                pending.append(_parquet_table(chunk))
+                held += len(chunk)
+                chunk = []
+                while held >= PARQUET_ROW_GROUP:
+                    flush(PARQUET_ROW_GROUP)
+        if chunk:
+            pending.append(_parquet_table(chunk))
+            held += len(chunk)
+        while held:
+            flush(min(held, PARQUET_ROW_GROUP))
+        if not count:  # as pq.write_table does: one empty row group
+            writer.write_table(_parquet_table([]), row_group_size=PARQUET_ROW_GROUP)
+    return count
 
 
 class WarcCopier:

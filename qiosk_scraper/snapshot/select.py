@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive
 from qiosk_scraper.archive.rows import child_rows
 from qiosk_scraper.snapshot.layout import SnapshotError
-
-
-@dataclass
-class Selection:
-    as_of: str
-    has_revisions: bool
-    records: list[dict[str, Any]]  # articles.jsonl, sorted by URL
-    revisions: list[dict[str, Any]]  # revisions.jsonl
-    tables: dict[str, list[dict[str, Any]]]  # rows of archive.db and the CSVs
-    sites: list[str]
-    sources: list[dict[str, Any]]  # see source_figures
 
 
 def source_figures(
@@ -59,42 +48,84 @@ def source_figures(
     ]
 
 
-def _by_key(rows: Iterable[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda row: tuple(row[k] for k in keys))
+_T = TypeVar("_T")
+CHUNK = 500  # articles read, with their revisions, at a time
 
 
-def select(source: Archive, as_of: str) -> Selection:
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class Selected:
+    """One article of the snapshot: its row of ``articles``, its rows of the tables that hang
+    off it, and (when the archive keeps a history) its rows of ``revisions`` as stored."""
+
+    row: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]]
+    revisions: list[dict[str, Any]]
+
+
+class Selection:
     """The snapshot's rows: per article, its latest revision fetched by ``as_of``; articles
-    published after ``as_of`` are left out."""
-    rows = source.snapshot_rows(as_of)
-    stored = {row["id"]: row for row in rows["articles"]}
-    history: dict[int, list[dict[str, Any]]] = {}
-    for revision in rows["revisions"]:
-        history.setdefault(revision["article_id"], []).append(revision)
-    author_ids = {(a["name"], a["url"]): a["id"] for a in rows["authors"]}
-    tag_ids = {t["label"]: t["id"] for t in rows["tags"]}
-    section_ids = {s["label"]: s["id"] for s in rows["sections"]}
-    article_columns = [name for name, _, _ in source.table_schema("articles")["columns"]]
+    published after ``as_of`` are left out.
 
-    articles: list[dict[str, Any]] = []
-    records: list[tuple[str, int, dict[str, Any]]] = []
-    revisions: list[dict[str, Any]] = []
-    child: dict[str, list[dict[str, Any]]] = {
-        "article_authors": [],
-        "article_tags": [],
-        "images": [],
-        "links": [],
-    }
-    section_flags: dict[tuple[int, int], dict[str, int]] = {}
-    for article_id, states in sorted(history.items()):
+    The articles are read a chunk at a time, twice: :meth:`articles` in id order (the rows of
+    archive.db and the CSVs), then :meth:`records` in URL order (articles.jsonl, Parquet,
+    revisions.jsonl). Only small values are kept per article in between (ids, URLs, titles,
+    revision numbers), so memory does not grow with the texts. Use it inside the source's
+    :meth:`~qiosk_scraper.archive.Archive.snapshot_reading` so both passes see one state."""
+
+    def __init__(self, source: Archive, as_of: str) -> None:
+        self.source = source
+        self.as_of = as_of
+        self._index = source.snapshot_index(as_of)
+        self.has_revisions: bool = self._index["has_revisions"]
+        self.sites = sorted({crawl["site"] for crawl in self._index["crawls"]})
+        self._author_ids = {(a["name"], a["url"]): a["id"] for a in self._index["authors"]}
+        self._tag_ids = {t["label"]: t["id"] for t in self._index["tags"]}
+        self._section_ids = {s["label"]: s["id"] for s in self._index["sections"]}
+        self._columns = [name for name, _, _ in source.table_schema("articles")["columns"]]
+        self._included: list[tuple[str, int]] = []  # (URL, id) of each article, in id order
+        self._section_flags: dict[tuple[int, int], dict[str, int]] = {}
+        self._revision_keys: list[dict[str, Any]] = []  # article_id, revision, capture_id
+        self._gone_captures: set[int] = set()
+        self._used: dict[str, set[int]] = {"authors": set(), "tags": set()}
+        self.pages: list[tuple[int | None, str]] = []  # per article: capture_id, title
+        self.tables: dict[str, list[dict[str, Any]]] = {}  # the small tables, see finish()
+        self.sources: list[dict[str, Any]] = []  # see source_figures; set by finish()
+
+    @property
+    def articles_count(self) -> int:
+        return len(self._included)
+
+    @property
+    def revisions_count(self) -> int:
+        return len(self._revision_keys)
+
+    def articles(self) -> Iterator[Selected]:
+        """Every article of the snapshot, by id."""
+        for ids in _chunks(self._index["article_ids"], CHUNK):
+            stored = self.source.snapshot_articles(ids)
+            history: dict[int, list[dict[str, Any]]] = {}
+            for revision in self.source.snapshot_revisions(self.as_of, ids):
+                history.setdefault(revision["article_id"], []).append(revision)
+            for article_id, states in sorted(history.items()):
+                selected = self._select(article_id, stored[article_id], states)
+                if selected is not None:
+                    yield selected
+
+    def _select(
+        self, article_id: int, stored: dict[str, Any], states: list[dict[str, Any]]
+    ) -> Selected | None:
         latest = states[-1]
         record = json.loads(latest["record"])
-        if record.get("published") and record["published"] > as_of:
-            continue
+        if record.get("published") and record["published"] > self.as_of:
+            return None
         url = record["url"]
-        records.append((url, article_id, record))
-        row = dict(stored[article_id])
-        row.update({name: record.get(name) for name in article_columns if name in record})
+        row = dict(stored)
+        row.update({name: record.get(name) for name in self._columns if name in record})
         # The fetch that stored this state, not a later re-fetch: the row then depends on the
         # revisions up to the cut-off alone, so later crawls do not change the snapshot.
         row.update(
@@ -103,92 +134,101 @@ def select(source: Archive, as_of: str) -> Selection:
             last_fetched=latest["fetched_at"],
             capture_id=latest["capture_id"],
         )
-        if row["gone_at"] is not None and row["gone_at"] > as_of:
+        if row["gone_at"] is not None and row["gone_at"] > self.as_of:
             row["gone_at"] = row["gone_capture_id"] = None
-        articles.append(row)
-        for state in states:
-            revisions.append(
-                {
-                    "url": url,
-                    "article_id": article_id,
-                    "revision": state["revision"],
-                    "fetched_at": state["fetched_at"],
-                    "content_hash": state["content_hash"],
-                    "record": json.loads(state["record"]),
-                    "changed_fields": json.loads(state["changed_fields"] or "[]"),
-                    "silent_edit": bool(state["silent_edit"]),
-                    "extractor_version": state["extractor_version"],
-                    "capture_id": state["capture_id"],
-                }
-            )
 
-        def author_id(name: str, author_url: str | None, url: str = url) -> int:
-            if (name, author_url) not in author_ids:
+        def author_id(name: str, author_url: str | None) -> int:
+            if (name, author_url) not in self._author_ids:
                 raise SnapshotError(
                     f"{url}: author {(name, author_url)} is missing from the authors table"
                 )
-            return int(author_ids[(name, author_url)])
+            return int(self._author_ids[(name, author_url)])
 
-        def tag_id(label: str, url: str = url) -> int:
-            if label not in tag_ids:
+        def tag_id(label: str) -> int:
+            if label not in self._tag_ids:
                 raise SnapshotError(f"{url}: tag {label!r} is missing from the tags table")
-            return int(tag_ids[label])
+            return int(self._tag_ids[label])
 
-        for table, table_rows in child_rows(article_id, record, author_id, tag_id).items():
-            child[table] += table_rows
-        if record.get("section"):
-            if record["section"] not in section_ids:
-                raise SnapshotError(f"{url}: section {record['section']!r} is not archived")
-            flags = section_flags.setdefault((article_id, section_ids[record["section"]]), {})
-            flags["is_primary"] = 1
-
-    included = {row["id"] for row in articles}
-    for article_id, section_id in rows["listed"]:
-        if article_id in included:
-            section_flags.setdefault((article_id, section_id), {})["listed"] = 1
-    article_sections = [
-        {
-            "article_id": article_id,
-            "section_id": section_id,
-            "is_primary": flags.get("is_primary", 0),
-            "listed": flags.get("listed", 0),
+        children = {
+            table: sorted(rows, key=lambda r: r["position"])
+            for table, rows in child_rows(article_id, record, author_id, tag_id).items()
         }
-        for (article_id, section_id), flags in sorted(section_flags.items())
-    ]
-    used_captures = {r["capture_id"] for r in revisions}
-    used_captures |= {a["gone_capture_id"] for a in articles if a["gone_capture_id"] is not None}
-    used_authors = {r["author_id"] for r in child["article_authors"]}
-    used_tags = {r["tag_id"] for r in child["article_tags"]}
-    used_sections = {r["section_id"] for r in article_sections}
-    crawl_ids = {c["crawl_id"] for c in rows["captures"] if c["id"] in used_captures}
-    tables = {
-        "crawls": [c for c in rows["crawls"] if c["started"] <= as_of or c["id"] in crawl_ids],
-        "captures": [c for c in rows["captures"] if c["id"] in used_captures],
-        "authors": [a for a in rows["authors"] if a["id"] in used_authors],
-        "tags": [t for t in rows["tags"] if t["id"] in used_tags],
-        "sections": [s for s in rows["sections"] if s["id"] in used_sections],
-        "articles": _by_key(articles, "id"),
-        "article_authors": _by_key(child["article_authors"], "article_id", "position"),
-        "article_tags": _by_key(child["article_tags"], "article_id", "position"),
-        "article_sections": article_sections,
-        "images": _by_key(child["images"], "article_id", "position"),
-        "links": _by_key(child["links"], "article_id", "position"),
-        "url_aliases": [a for a in rows["url_aliases"] if a["article_id"] in included],
-    }
-    if rows["has_revisions"]:
-        tables["revisions"] = [r for r in rows["revisions"] if r["article_id"] in included]
-    tables["capture_sources"] = [
-        s for s in rows["capture_sources"] if s["capture_id"] in used_captures
-    ]
-    records.sort(key=lambda item: (item[0], item[1]))
-    order = {article_id: i for i, (_, article_id, _) in enumerate(records)}
-    revisions.sort(key=lambda r: (order[r["article_id"]], r["revision"]))
-    return Selection(
-        as_of=as_of,
-        has_revisions=rows["has_revisions"],
-        records=[record for _, _, record in records],
-        revisions=revisions,
-        tables=tables,
-        sites=sorted({crawl["site"] for crawl in rows["crawls"]}),
-        sources=source_figures(tables["captures"], revisions, tables["capture_sources"]),
-    )
+        if record.get("section"):
+            if record["section"] not in self._section_ids:
+                raise SnapshotError(f"{url}: section {record['section']!r} is not archived")
+            key = (article_id, self._section_ids[record["section"]])
+            self._section_flags.setdefault(key, {})["is_primary"] = 1
+        self._included.append((url, article_id))
+        self._revision_keys += [
+            {k: state[k] for k in ("article_id", "revision", "capture_id")} for state in states
+        ]
+        if row["gone_capture_id"] is not None:
+            self._gone_captures.add(row["gone_capture_id"])
+        self._used["authors"] |= {r["author_id"] for r in children["article_authors"]}
+        self._used["tags"] |= {r["tag_id"] for r in children["article_tags"]}
+        self.pages.append((row.get("capture_id"), row["title"]))
+        return Selected(row, children, states if self.has_revisions else [])
+
+    def finish(self) -> None:
+        """After :meth:`articles`: the small tables (``crawls``, ``captures``, ``authors``,
+        ``tags``, ``sections``, ``article_sections``, ``url_aliases``, ``capture_sources``) in
+        ``tables``, and the figures per source in ``sources``."""
+        index = self._index
+        included = {article_id for _, article_id in self._included}
+        for article_id, section_id in index["listed"]:
+            if article_id in included:
+                self._section_flags.setdefault((article_id, section_id), {})["listed"] = 1
+        article_sections = [
+            {
+                "article_id": article_id,
+                "section_id": section_id,
+                "is_primary": flags.get("is_primary", 0),
+                "listed": flags.get("listed", 0),
+            }
+            for (article_id, section_id), flags in sorted(self._section_flags.items())
+        ]
+        used_captures = {r["capture_id"] for r in self._revision_keys} | self._gone_captures
+        used_sections = {r["section_id"] for r in article_sections}
+        captures = [c for c in index["captures"] if c["id"] in used_captures]
+        crawl_ids = {c["crawl_id"] for c in captures}
+        kept = {c["id"] for c in captures}
+        self.tables = {
+            "crawls": [
+                c for c in index["crawls"] if c["started"] <= self.as_of or c["id"] in crawl_ids
+            ],
+            "captures": captures,
+            "authors": [a for a in index["authors"] if a["id"] in self._used["authors"]],
+            "tags": [t for t in index["tags"] if t["id"] in self._used["tags"]],
+            "sections": [s for s in index["sections"] if s["id"] in used_sections],
+            "article_sections": article_sections,
+            "url_aliases": [a for a in index["url_aliases"] if a["article_id"] in included],
+            "capture_sources": [s for s in index["capture_sources"] if s["capture_id"] in kept],
+        }
+        self.sources = source_figures(captures, self._revision_keys, self.tables["capture_sources"])
+
+    def records(self) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """After :meth:`articles`: per article, by URL, its record (its state at the cut-off)
+        and its revisions fetched by then, as revisions.jsonl holds them."""
+        for chunk in _chunks(sorted(self._included), CHUNK):
+            urls = {article_id: url for url, article_id in chunk}
+            history: dict[int, list[dict[str, Any]]] = {}
+            for state in self.source.snapshot_revisions(self.as_of, sorted(urls)):
+                history.setdefault(state["article_id"], []).append(state)
+            for article_id, url in urls.items():
+                states = history[article_id]
+                revisions = [
+                    {
+                        "url": url,
+                        "article_id": article_id,
+                        "revision": state["revision"],
+                        "fetched_at": state["fetched_at"],
+                        "content_hash": state["content_hash"],
+                        "record": json.loads(state["record"]),
+                        "changed_fields": json.loads(state["changed_fields"] or "[]"),
+                        "silent_edit": bool(state["silent_edit"]),
+                        "extractor_version": state["extractor_version"],
+                        "capture_id": state["capture_id"],
+                    }
+                    for state in states
+                ]
+                yield revisions[-1]["record"], revisions

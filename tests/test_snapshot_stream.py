@@ -1,0 +1,231 @@
+"""The snapshot export streams (issue 16): memory bounded by a chunk of articles, not by the
+archive, and the files byte for byte those the export wrote when it held every row in lists.
+
+``tests/golden/snapshot-stream/hashes.json`` holds the SHA-256 of every file of five exports of
+three deterministic archives, recorded with the list-based export (``python
+tests/test_snapshot_stream.py record`` writes it; re-record only for a deliberate change of the
+snapshot's bytes). The archives are built with the clock, the WARC record ids and the toolkit
+versions pinned, so that two builds give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pyarrow.parquet as pq
+import pytest
+
+if __name__ == "__main__":  # recording: python tests/test_snapshot_stream.py record
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from support.backfill import SITE, mirror_archive
+from support.records import crawled
+from support.sources import sourced_archive
+
+from qiosk_scraper.archive import Archive
+from qiosk_scraper.mirror import Site
+from qiosk_scraper.snapshot import export_snapshot, files, select
+from qiosk_scraper.snapshot.files import write_parquet
+from qiosk_scraper.warc import WarcWriter
+
+GOLDEN = Path(__file__).parent / "golden" / "snapshot-stream" / "hashes.json"
+NOW = "2026-03-01T00:00:00+00:00"  # the clock while the archives are built
+TOOLKIT = {
+    "toolkit": {"qiosk-scraper": "0.0.0-golden", "python": "3", "sqlite": "3", "pyarrow": "0"},
+    "dependencies_from": "golden",
+    "dependencies": {},
+}
+
+
+@contextlib.contextmanager
+def pinned() -> Iterator[None]:
+    """The clock of the archive and of new warcinfo records, the ids of new WARC records and
+    the toolkit versions the snapshot records, fixed."""
+    ids = itertools.count(1)
+    with contextlib.ExitStack() as stack:
+        for module in ("store", "imports"):
+            stack.enter_context(mock.patch(f"qiosk_scraper.archive.{module}.now_iso", lambda: NOW))
+        stack.enter_context(
+            mock.patch(
+                "warcio.statusandheaders.StatusAndHeadersParser.make_warc_id",
+                staticmethod(lambda id_=None: f"<urn:uuid:{uuid.UUID(int=next(ids))}>"),
+            )
+        )
+        stack.enter_context(  # the date of a warcinfo record
+            mock.patch(
+                "warcio.recordbuilder.RecordBuilder._make_warc_date",
+                classmethod(lambda cls, use_micros=False: "2026-03-01T00:00:00Z"),
+            )
+        )
+        stack.enter_context(
+            mock.patch("qiosk_scraper.snapshot.export.toolkit_versions", lambda: TOOLKIT)
+        )
+        stack.enter_context(mock.patch("qiosk_scraper.snapshot.export.__version__", "0.0.0"))
+        yield
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def with_revisions(folder: Path) -> tuple[Path, str]:
+    """Five mirror articles; a later crawl re-fetches the first edited (a new title, author
+    and tag: its revision 2) and finds another article. Returns the archive and a time between
+    the crawls."""
+    db, stored = mirror_archive(folder, count=5)
+    gold = sorted(Site(articles=60, seed=7).gold(SITE).values(), key=lambda r: r["published"])
+    first = next(r for r in gold if r["url"] == stored[0].url)
+    edited = {
+        **first,
+        "title": first["title"] + " (updated)",
+        "authors": [*first["authors"], {"name": "Newly Added", "url": None}],
+        "tags": ["A brand-new tag"],
+    }
+    last = datetime.fromisoformat(stored[-1].fetched_at)
+    later = (last + timedelta(days=40)).isoformat()
+    writer = WarcWriter(folder / "warc", "second", {}, relative_to=folder)
+    with Archive(db) as archive:
+        crawl_id = archive.start_crawl(SITE, {}, {})
+        crawled(archive, crawl_id, writer, edited, b"<html>edited</html>", later, "test")
+        crawled(archive, crawl_id, writer, gold[30], b"<html>another</html>", later, "test")
+        archive.finish_crawl(crawl_id, {}, "finished")
+    writer.close()
+    return db, (last + timedelta(days=20)).isoformat()
+
+
+def golden_exports(folder: Path) -> dict[str, dict[str, str]]:
+    """Per export, the SHA-256 of each of its files."""
+    exports: dict[str, dict[str, str]] = {}
+    with pinned():
+        mirror, _ = mirror_archive(folder / "mirror", count=6)
+        with contextlib.chdir(folder):  # the crawl of an import records its file's path
+            sourced = folder / sourced_archive(Path("sourced")).db
+        edited, between = with_revisions(folder / "edited")
+        runs: list[tuple[str, Path, dict[str, Any]]] = [
+            ("mirror", mirror, {}),
+            ("mirror-warc-wacz", mirror, {"with_warc": True, "wacz": True}),
+            ("sourced-warc-wacz", sourced, {"with_warc": True, "wacz": True}),
+            ("sourced-before-gone", sourced, {"as_of": "2026-01-15", "wacz": True}),
+            ("edited", edited, {"with_warc": True}),
+            ("edited-before-the-edit", edited, {"as_of": between, "name": "cut"}),
+        ]
+        for name, db, options in runs:
+            export_snapshot(db, folder / "out" / name, **options)
+            exports[name] = file_hashes(folder / "out" / name)
+    return exports
+
+
+def test_every_file_is_the_one_the_list_based_export_wrote(tmp_path: Path) -> None:
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    found = golden_exports(tmp_path)
+    assert sorted(found) == sorted(expected)
+    for name in expected:
+        assert found[name] == expected[name], name
+
+
+def test_parquet_written_a_row_group_at_a_time_is_the_file_of_one_write(tmp_path: Path) -> None:
+    """Row groups of 10,000 rows: the streamed file equals ``pq.write_table`` of all rows at
+    once, across row groups and for none."""
+    base = sorted(Site(articles=60, seed=7).gold(SITE).values(), key=lambda r: r["url"])[0]
+    for count in (0, 3, 25_123):
+        records = [
+            {**base, "url": f"{SITE}/n-{i}/", "title": f"T {i}", "body": f"b {i} " * (i % 7)}
+            for i in range(count)
+        ]
+        write_parquet(tmp_path / "streamed.parquet", iter(records))
+        whole = files._parquet_table(records)
+        pq.write_table(
+            whole, tmp_path / "whole.parquet", row_group_size=10_000, **files._PARQUET_OPTIONS
+        )
+        streamed = (tmp_path / "streamed.parquet").read_bytes()
+        assert streamed == (tmp_path / "whole.parquet").read_bytes(), count
+        assert pq.ParquetFile(tmp_path / "streamed.parquet").metadata.num_row_groups == max(
+            1, -(-count // 10_000)
+        )
+        assert pq.read_table(tmp_path / "streamed.parquet").to_pylist() == whole.to_pylist()
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+_CHILD = """
+import resource, sys
+from pathlib import Path
+from qiosk_scraper.snapshot import export_snapshot, files, select
+select.CHUNK, files._CHUNK, files.PARQUET_ROW_GROUP = 50, 50, 100
+export_snapshot(Path(sys.argv[1]), Path(sys.argv[2]), with_warc=True)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bulk_archive(folder: Path, count: int) -> Path:
+    """``count`` articles of 30 kB of text each, saved as a crawl saves them."""
+    base = sorted(Site(articles=60, seed=7).gold(SITE).values(), key=lambda r: r["url"])[0]
+    db = folder / "qiosk.db"
+    writer = WarcWriter(folder / "warc", "bulk", {}, relative_to=folder)
+    with Archive(db) as archive:
+        crawl_id = archive.start_crawl(SITE, {}, {})
+        for i in range(count):
+            body = " ".join(f"w{(i * 7919 + j) % 9973}" for j in range(5_000))
+            record = {**base, "url": f"{SITE}/bulk-{i:05d}/", "title": f"Bulk {i}", "body": body}
+            when = f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}+00:00"
+            crawled(archive, crawl_id, writer, record, b"<html></html>", when, "test")
+        archive.finish_crawl(crawl_id, {}, "finished")
+    writer.close()
+    return db
+
+
+def peak_rss_kb(db: Path, out: Path) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(db), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
+
+
+def test_peak_memory_does_not_grow_with_the_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four times the articles (36 MB of text more, held several times over by an export that
+    lists every row) leave the export's peak memory within 30 % (chunks of 50 articles and
+    Parquet row groups of 100 here, to see it at a size a test builds quickly). The chunks
+    change no byte: the export read in one chunk writes the same files."""
+    small = peak_rss_kb(bulk_archive(tmp_path / "small", 300), tmp_path / "s")
+    large_db = bulk_archive(tmp_path / "large", 1_200)
+    large = peak_rss_kb(large_db, tmp_path / "l")
+    assert large <= 1.3 * small, (small, large)
+
+    monkeypatch.setattr(select, "CHUNK", 10_000)
+    monkeypatch.setattr(files, "_CHUNK", 10_000)
+    monkeypatch.setattr(files, "PARQUET_ROW_GROUP", 100)
+    export_snapshot(large_db, tmp_path / "one-chunk", with_warc=True)
+    assert file_hashes(tmp_path / "one-chunk") == file_hashes(tmp_path / "l")
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    assert sys.argv[1:] == ["record"], "usage: python tests/test_snapshot_stream.py record"
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
+        first, second = golden_exports(Path(one)), golden_exports(Path(two))
+    assert first == second, "two builds differ: the archives are not deterministic"
+    GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+    GOLDEN.write_text(json.dumps(first, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"recorded {GOLDEN} ({sum(len(v) for v in first.values())} files)")
