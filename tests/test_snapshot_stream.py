@@ -139,10 +139,11 @@ def test_every_file_is_the_one_the_list_based_export_wrote(tmp_path: Path) -> No
 
 
 def test_parquet_written_a_row_group_at_a_time_is_the_file_of_one_write(tmp_path: Path) -> None:
-    """Row groups of 10,000 rows: the streamed file equals ``pq.write_table`` of all rows at
-    once, across row groups and for none."""
+    """Row groups of ``PARQUET_ROW_GROUP`` rows: the streamed file equals ``pq.write_table`` of
+    all rows at once, across row groups and for none."""
     base = sorted(Site(articles=60, seed=7).gold(SITE).values(), key=lambda r: r["url"])[0]
-    for count in (0, 3, 25_123):
+    group = files.PARQUET_ROW_GROUP
+    for count in (0, 3, 2 * group + 123):
         records = [
             {**base, "url": f"{SITE}/n-{i}/", "title": f"T {i}", "body": f"b {i} " * (i % 7)}
             for i in range(count)
@@ -150,12 +151,12 @@ def test_parquet_written_a_row_group_at_a_time_is_the_file_of_one_write(tmp_path
         write_parquet(tmp_path / "streamed.parquet", iter(records))
         whole = files._parquet_table(records)
         pq.write_table(
-            whole, tmp_path / "whole.parquet", row_group_size=10_000, **files._PARQUET_OPTIONS
+            whole, tmp_path / "whole.parquet", row_group_size=group, **files._PARQUET_OPTIONS
         )
         streamed = (tmp_path / "streamed.parquet").read_bytes()
         assert streamed == (tmp_path / "whole.parquet").read_bytes(), count
         assert pq.ParquetFile(tmp_path / "streamed.parquet").metadata.num_row_groups == max(
-            1, -(-count // 10_000)
+            1, -(-count // group)
         )
         assert pq.read_table(tmp_path / "streamed.parquet").to_pylist() == whole.to_pylist()
 
