@@ -15,6 +15,7 @@ from qiosk_scraper.archive.rows import (
     _article_row,
     _changes,
     _record_json,
+    _revision_row,
     content_hash,
     now_iso,
 )
@@ -216,21 +217,17 @@ class ImportedCaptures:
             [article_id],
         )
         previous = json.loads(before[-1]["record"]) if before else None
-        changed, silent = _changes(previous, record)
-        self._insert(
-            "revisions",
-            {
-                "article_id": article_id,
-                "revision": number,
-                "fetched_at": at,
-                "content_hash": digest,
-                "record": _record_json(record),
-                "changed_fields": json.dumps(changed),
-                "silent_edit": int(silent),
-                "extractor_version": extractor_version,
-                "capture_id": capture_id,
-            },
+        row = _revision_row(
+            article_id,
+            number,
+            record,
+            digest,
+            _changes(previous, record),
+            at=at,
+            extractor_version=extractor_version,
+            capture_id=capture_id,
         )
+        self._insert("revisions", row)
         existing = self._table("articles").get(article_id)
         if after:  # the next revision now differs from this one, not from the one before
             following = json.loads(after[0]["record"])

@@ -137,6 +137,33 @@ def _record_json(record: Mapping[str, Any]) -> str:
     return json.dumps(dict(record), sort_keys=True, ensure_ascii=False)
 
 
+def _revision_row(
+    article_id: int,
+    number: int,
+    record: Mapping[str, Any],
+    digest: str,
+    changes: tuple[list[str], bool],
+    *,
+    at: str,
+    extractor_version: str | None,
+    capture_id: int | None,
+) -> dict[str, Any]:
+    """The ``revisions`` row of revision ``number`` of an article: ``record`` fetched at ``at``
+    (capture ``capture_id``), with its changed fields and silent-edit flag (``changes``)."""
+    changed, silent = changes
+    return {
+        "article_id": article_id,
+        "revision": number,
+        "fetched_at": at,
+        "content_hash": digest,
+        "record": _record_json(record),
+        "changed_fields": json.dumps(changed),
+        "silent_edit": int(silent),
+        "extractor_version": extractor_version,
+        "capture_id": capture_id,
+    }
+
+
 def _changes(before: Mapping[str, Any] | None, record: Mapping[str, Any]) -> tuple[list[str], bool]:
     """The fields ``record`` changed from ``before`` (none for a first revision), and whether it
     is a silent edit: content changed (not only the URL) without a newer ``modified``."""

@@ -34,6 +34,8 @@ from qiosk_scraper.archive.rows import (
     _article_row,
     _read_record,
     _record_json,
+    _revision_row,
+    _changes,
     child_rows,
     content_hash,
     now_iso,
@@ -569,27 +571,19 @@ class Archive(SnapshotCopies, ImportedCaptures):
             "ORDER BY revision DESC LIMIT 1",
             [article_id],
         ).fetchone()
-        if previous is None:
-            number, changed = 1, []
-        else:
-            before = json.loads(previous[1])
-            number = int(previous[0]) + 1
-            changed = sorted(f for f in RECORD_FIELDS if before.get(f) != record.get(f))
-        silent = not by_extractor and bool(set(changed) - {"url"}) and "modified" not in changed
-        self._insert(
-            "revisions",
-            {
-                "article_id": article_id,
-                "revision": number,
-                "fetched_at": at,
-                "content_hash": digest,
-                "record": _record_json(record),
-                "changed_fields": json.dumps(changed),
-                "silent_edit": int(silent),
-                "extractor_version": extractor_version,
-                "capture_id": capture_id,
-            }
+        number = 1 if previous is None else int(previous[0]) + 1
+        changed, silent = _changes(None if previous is None else json.loads(previous[1]), record)
+        row = _revision_row(
+            article_id,
+            number,
+            record,
+            digest,
+            (changed, silent and not by_extractor),
+            at=at,
+            extractor_version=extractor_version,
+            capture_id=capture_id,
         )
+        self._insert("revisions", row)
         return changed
 
     def save_reextracted(
