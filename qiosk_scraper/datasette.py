@@ -51,10 +51,8 @@ import sqlite3
 import threading
 import urllib.parse
 import weakref
-from collections import Counter, defaultdict
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +278,8 @@ def _config_column(config: Mapping[str, Any]) -> str:
 # most of 50,000 articles, every one of the five facets looked each matching article up again
 # and grouped it in a temporary b-tree (seven passes a page, 320 ms; benchmarks/bench_scale.py).
 # On an immutable archive the facets instead read the matching primary keys once per request
-# (:meth:`Counting.keys`) and count them in Python against the values of every row, read once
-# per served file (:class:`FacetValues`; the first search after starting pays for it). Live
+# (:meth:`Counting.matching`) and count them against the rows of each value, read once per
+# served file (:class:`FacetValues`, bitmasks; the first search after starting pays for it). Live
 # archives (the data changes while served) and facets picked by the reader from a column menu
 # (``_facet=body`` would hold every text in memory) keep Datasette's queries. Both ways give
 # the same values, counts and order (tests/test_datasette_search.py).
@@ -296,31 +294,106 @@ def sqlite_order(value: Any) -> tuple[int, Any]:
     return (2, value) if isinstance(value, str) else (3, value)
 
 
-class FacetValues:
-    """Per immutable database: the values facets count, each read once by its SQL (two
-    columns: a primary key, its value; or, ``grouped``, a key and each value linked to it)."""
+def _plain_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> sqlite3.Cursor:
+    """The rows of our own reads as plain tuples (no per-row result budget)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
 
-    def __init__(self) -> None:
-        self._read: dict[tuple[str, bool], dict[Any, Any]] = {}
+
+class FacetValues:
+    """Per table of an immutable database: each row's position (by its primary key), and for
+    each facet, which rows have each value: a bitmask of positions (an int), read once by an
+    SQL of two columns, a primary key and its value (or each value linked to it). The rows a
+    search matches are a bitmask too: a value's count is ``(matching & rows).bit_count()``."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, pk: str) -> None:
+        keys = _plain_rows(conn, f"select {escape_sqlite(pk)} from {escape_sqlite(table)}")
+        self.positions = {key: i for i, (key,) in enumerate(keys)}
+        self._masks: dict[str, dict[Any, int]] = {}
+        self._labels: dict[str, dict[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: sqlite3.Connection, sql: str, *, grouped: bool = False) -> dict[Any, Any]:
+    def mask(self, keys: Iterable[Any]) -> int:
+        """The rows of ``keys`` as a bitmask of positions."""
+        bits = bytearray((len(self.positions) >> 3) + 1)
+        positions = self.positions
+        for key in keys:
+            i = positions.get(key)
+            if i is not None:
+                bits[i >> 3] |= 1 << (i & 7)
+        return int.from_bytes(bits, "little")
+
+    def masks(self, conn: sqlite3.Connection, sql: str) -> dict[Any, int]:
+        """Each value ``sql`` reads (NULL left out) with the rows that have it."""
         with self._lock:
-            if (sql, grouped) not in self._read:
-                cursor = conn.cursor()
-                cursor.row_factory = None  # plain tuples: no per-row budget for our own reads
-                rows = cursor.execute(sql).fetchall()
-                if grouped:
-                    links: defaultdict[Any, set[Any]] = defaultdict(set)
-                    for key, value in rows:
-                        links[key].add(value)
-                    self._read[(sql, grouped)] = {k: tuple(v) for k, v in links.items()}
-                else:
-                    self._read[(sql, grouped)] = dict(rows)
-            return self._read[(sql, grouped)]
+            if sql not in self._masks:
+                size = (len(self.positions) >> 3) + 1
+                bits: dict[Any, bytearray] = {}
+                for key, value in _plain_rows(conn, sql):
+                    i = self.positions.get(key)
+                    if i is not None and value is not None:
+                        row_bits = bits.get(value) or bits.setdefault(value, bytearray(size))
+                        row_bits[i >> 3] |= 1 << (i & 7)
+                self._masks[sql] = {v: int.from_bytes(b, "little") for v, b in bits.items()}
+            return self._masks[sql]
+
+    def labels(self, conn: sqlite3.Connection, sql: str) -> dict[Any, Any]:
+        """The labels of another table's rows by key (``sql``: key, label)."""
+        with self._lock:
+            if sql not in self._labels:
+                self._labels[sql] = dict(_plain_rows(conn, sql))
+            return self._labels[sql]
 
 
-_FACET_VALUES: weakref.WeakKeyDictionary[Database, FacetValues] = weakref.WeakKeyDictionary()
+_FACET_VALUES: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], FacetValues]] = (
+    weakref.WeakKeyDictionary()
+)
+_FACET_VALUES_LOCK = threading.Lock()
+
+
+def facet_values(db: Database, conn: sqlite3.Connection, table: str, pk: str) -> FacetValues:
+    """The :class:`FacetValues` of a served table, read on first use."""
+    with _FACET_VALUES_LOCK:
+        tables = _FACET_VALUES.setdefault(db, {})
+        if (table, pk) not in tables:
+            tables[(table, pk)] = FacetValues(conn, table, pk)
+        return tables[(table, pk)]
+
+
+def read_matching(
+    db: Database, table: str, pk: str, sql: str, params: Any, limit_ms: int
+) -> Awaitable[int | None]:
+    """The rows whose keys ``sql`` reads, as a bitmask (None past ``limit_ms``), read in
+    Datasette's SQL thread."""
+
+    def read(conn: sqlite3.Connection) -> int | None:
+        values = facet_values(db, conn, table, pk)
+        with sqlite_timelimit(conn, limit_ms):
+            try:
+                return values.mask(k for (k,) in _plain_rows(conn, sql, params))
+            except sqlite3.OperationalError as error:
+                if str(error) == "interrupted":
+                    return None
+                raise
+
+    rows: Awaitable[int | None] = asyncio.ensure_future(db.execute_fn(read))
+    return rows
+
+
+@dataclass
+class EarlySearch:
+    """The rows a search matches, read from the full-text index while Datasette computes the
+    page and its count: the facets' rows when the search is the page's only filter."""
+
+    table: str
+    where: str  # the page's where clause when the search is its only filter
+    params: str  # its parameters, as :meth:`Counting.matching` keys them
+    rows: Awaitable[int | None]
+
+
+def _params_key(params: Any) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
 
 
 @dataclass
@@ -331,53 +404,55 @@ class Counting:
     db: Database
     pk: str
 
-    async def values(self, sql: str, *, grouped: bool = False) -> dict[Any, Any]:
-        store = _FACET_VALUES.setdefault(self.db, FacetValues())
-        result: dict[Any, Any] = await self.db.execute_fn(
-            lambda conn: store.get(conn, sql, grouped=grouped)
+    async def labels(self, sql: str) -> dict[Any, Any]:
+        table = self.facet.table or ""
+        labels: dict[Any, Any] = await self.db.execute_fn(
+            lambda conn: facet_values(self.db, conn, table, self.pk).labels(conn, sql)
         )
-        return result
+        return labels
 
-    async def keys(self) -> list[Any] | None:
-        """The primary keys of the rows the facets count (the page's filtered rows), read once
-        per request; None when that ran past ``facet_time_limit_ms``."""
+    async def matching(self) -> int | None:
+        """The rows the facets count (the page's filtered rows) as a bitmask, read once per
+        request (or early, see :class:`EarlySearch`); None when that ran past
+        ``facet_time_limit_ms``."""
         facet = self.facet
-        params = facet.params
-        memo = facet.request.scope.setdefault("qiosk_matching_keys", {})
-        key = (facet.sql, json.dumps(params, sort_keys=True, default=repr))
+        table = facet.table or ""
+        memo = facet.request.scope.setdefault("qiosk_matching_rows", {})
+        key = (facet.sql, _params_key(facet.params))
         if key not in memo:
-            sql = f"select {escape_sqlite(self.pk)} from ({facet.sql})"
-            limit_ms = facet.ds.setting("facet_time_limit_ms")
+            early = facet.request.scope.get("qiosk_early_search")
+            if (
+                isinstance(early, EarlySearch)
+                and early.table == table
+                and facet.sql.endswith(f" {early.where} ")
+                and early.params == key[1]
+            ):
+                memo[key] = early.rows
+            else:
+                memo[key] = read_matching(
+                    self.db,
+                    table,
+                    self.pk,
+                    f"select {escape_sqlite(self.pk)} from ({facet.sql})",
+                    facet.params,
+                    facet.ds.setting("facet_time_limit_ms"),
+                )
+        matching: int | None = await memo[key]
+        return matching
 
-            def read(conn: sqlite3.Connection) -> list[Any] | None:
-                with sqlite_timelimit(conn, limit_ms):
-                    cursor = conn.cursor()
-                    cursor.row_factory = None
-                    try:
-                        return [row[0] for row in cursor.execute(sql, params)]
-                    except sqlite3.OperationalError as error:
-                        if str(error) == "interrupted":
-                            return None
-                        raise
-
-            memo[key] = asyncio.ensure_future(self.db.execute_fn(read))
-        keys: list[Any] | None = await memo[key]
-        return keys
-
-    async def count(self, sql: str, *, grouped: bool = False) -> Counter[Any] | None:
-        """How many of the matching rows have each value ``sql`` reads (NULLs left out); None
-        when reading the matching rows timed out."""
-        keys = await self.keys()
-        if keys is None:
+    async def count(self, sql: str) -> dict[Any, int] | None:
+        """How many of the matching rows have each value ``sql`` reads (key, value: one row
+        per value a key has; NULLs and values no matching row has left out); None when
+        reading the matching rows timed out."""
+        matching = await self.matching()
+        if matching is None:
             return None
-        values = await self.values(sql, grouped=grouped)
-        counts: Counter[Any]
-        if grouped:
-            counts = Counter(chain.from_iterable(map(values.get, keys, repeat(()))))
-        else:
-            counts = Counter(map(values.get, keys))
-            counts.pop(None, None)
-        return counts
+        table = self.facet.table or ""
+        masks: dict[Any, int] = await self.db.execute_fn(
+            lambda conn: facet_values(self.db, conn, table, self.pk).masks(conn, sql)
+        )
+        counts = {value: (matching & rows).bit_count() for value, rows in masks.items()}
+        return {value: n for value, n in counts.items() if n}
 
 
 async def counting(facet: Facet) -> Counting | None:
@@ -395,7 +470,7 @@ async def counting(facet: Facet) -> Counting | None:
 
 
 def ranked(
-    counts: Counter[Any], limit: int, label: Callable[[Any], Any] | None = None
+    counts: Mapping[Any, int], limit: int, label: Callable[[Any], Any] | None = None
 ) -> list[dict[str, Any]]:
     """The ``limit`` values counted most, ties by label (or value) as SQLite orders them:
     ``order by count desc, label limit <limit>``."""
@@ -406,7 +481,7 @@ def ranked(
     return [{"value": v, "label": name(v), "count": c} for v, c in top[:limit]]
 
 
-def newest_first(counts: Counter[Any], limit: int) -> list[dict[str, Any]]:
+def newest_first(counts: Mapping[Any, int], limit: int) -> list[dict[str, Any]]:
     """The ``limit`` greatest values with their counts: ``order by value desc limit <limit>``."""
     top = sorted(counts.items(), key=lambda vc: sqlite_order(vc[0]), reverse=True)
     return [{"value": v, "count": c} for v, c in top[:limit]]
@@ -674,11 +749,10 @@ class ThroughFacet(_ToggleFacet):
             f"select l.{escape_sqlite(our['column'])}, l.{escape_sqlite(other['column'])} "
             f"from {escape_sqlite(link_table)} l join {other_table} o "
             f"on o.{other_pk} = l.{escape_sqlite(other['column'])}",
-            grouped=True,
         )
         if counts is None:
             return None
-        labels = await how.values(
+        labels = await how.labels(
             f"select {other_pk}, {escape_sqlite(label) if label else other_pk} from {other_table}"
         )
         return ranked(counts, limit, labels.get)
@@ -887,6 +961,48 @@ def scanned_search(clause: str) -> str:
     return f"+{clause}" if _SEARCH_CLAUSE.match(clause) else clause
 
 
+_SEARCH_PARTS = re.compile(
+    rf"\+(?P<key>{_SQL_NAME}) in \((?P<rows>select rowid from {_SQL_NAME} where .*)\)", re.S
+)
+
+
+async def start_early_search(
+    request: Any, database: str, table: str, datasette: Datasette, arguments: FilterArguments
+) -> None:
+    """When a search is all a page of an immutable archive filters by (no column filter, no
+    other page), start reading the rows it matches from the full-text index alone: the facets
+    take them (see :class:`EarlySearch`) instead of reading them back through the table after
+    the page and its count."""
+    parts = (
+        _SEARCH_PARTS.fullmatch(arguments.where_clauses[0])
+        if len(arguments.where_clauses) == 1
+        else None
+    )
+    filtered = any(not k.startswith("_") or "__" in k for k in request.args)
+    no_facets = "_nofacet" in request.args or request.args.get("_shape") in ("array", "object")
+    if parts is None or filtered or no_facets or "_next" in request.args:
+        return
+    db = datasette.get_database(database)
+    if db.is_mutable or "qiosk_early_search" in request.scope:
+        return
+    pks = await db.primary_keys(table)
+    if len(pks) != 1 or escape_sqlite(pks[0]) != parts["key"]:
+        return
+    request.scope["qiosk_early_search"] = EarlySearch(
+        table,
+        f"where {arguments.where_clauses[0]}",
+        _params_key(arguments.params),
+        read_matching(
+            db,
+            table,
+            pks[0],
+            parts["rows"],
+            arguments.params,
+            datasette.setting("facet_time_limit_ms"),
+        ),
+    )
+
+
 @hookimpl(specname="filters_from_request", wrapper=True)
 def scan_searches(
     request: Any, database: str, table: str, datasette: Datasette
@@ -899,6 +1015,7 @@ def scan_searches(
             arguments = await await_me_maybe(answer)
             if isinstance(arguments, FilterArguments):
                 arguments.where_clauses = [scanned_search(c) for c in arguments.where_clauses]
+                await start_early_search(request, database, table, datasette, arguments)
             return arguments
 
         return inner
