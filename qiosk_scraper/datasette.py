@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import errno
 import hashlib
 import ipaddress
@@ -58,7 +59,7 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.app import Datasette
-from datasette.database import Database, QueryInterrupted
+from datasette.database import Database, QueryInterrupted, Results
 from datasette.facets import ColumnFacet, Facet
 from datasette.filters import FilterArguments
 from datasette.utils import (
@@ -392,6 +393,13 @@ class EarlySearch:
     rows: Awaitable[int | None]
 
 
+# The search of the request being answered, set by the search hook (:func:`start_early_search`)
+# in the request's task: the page's count and facets, computed later in that task, read it.
+EARLY_SEARCH: contextvars.ContextVar[EarlySearch | None] = contextvars.ContextVar(
+    "qiosk_early_search", default=None
+)
+
+
 def _params_key(params: Any) -> str:
     return json.dumps(params, sort_keys=True, default=repr)
 
@@ -420,9 +428,9 @@ class Counting:
         memo = facet.request.scope.setdefault("qiosk_matching_rows", {})
         key = (facet.sql, _params_key(facet.params))
         if key not in memo:
-            early = facet.request.scope.get("qiosk_early_search")
+            early = EARLY_SEARCH.get()
             if (
-                isinstance(early, EarlySearch)
+                early is not None
                 and early.table == table
                 and facet.sql.endswith(f" {early.where} ")
                 and early.params == key[1]
@@ -970,9 +978,9 @@ async def start_early_search(
     request: Any, database: str, table: str, datasette: Datasette, arguments: FilterArguments
 ) -> None:
     """When a search is all a page of an immutable archive filters by (no column filter, no
-    other page), start reading the rows it matches from the full-text index alone: the facets
-    take them (see :class:`EarlySearch`) instead of reading them back through the table after
-    the page and its count."""
+    other page), start reading the rows it matches from the full-text index alone: the count
+    and the facets take them (see :class:`EarlySearch`, :class:`ArchiveDatabase`) instead of
+    reading them back through the table after the page."""
     parts = (
         _SEARCH_PARTS.fullmatch(arguments.where_clauses[0])
         if len(arguments.where_clauses) == 1
@@ -983,23 +991,25 @@ async def start_early_search(
     if parts is None or filtered or no_facets or "_next" in request.args:
         return
     db = datasette.get_database(database)
-    if db.is_mutable or "qiosk_early_search" in request.scope:
+    if db.is_mutable or EARLY_SEARCH.get() is not None:
         return
     pks = await db.primary_keys(table)
     if len(pks) != 1 or escape_sqlite(pks[0]) != parts["key"]:
         return
-    request.scope["qiosk_early_search"] = EarlySearch(
-        table,
-        f"where {arguments.where_clauses[0]}",
-        _params_key(arguments.params),
-        read_matching(
-            db,
+    EARLY_SEARCH.set(
+        EarlySearch(
             table,
-            pks[0],
-            parts["rows"],
-            arguments.params,
-            datasette.setting("facet_time_limit_ms"),
-        ),
+            f"where {arguments.where_clauses[0]}",
+            _params_key(arguments.params),
+            read_matching(
+                db,
+                table,
+                pks[0],
+                parts["rows"],
+                arguments.params,
+                datasette.setting("facet_time_limit_ms"),
+            ),
+        )
     )
 
 
@@ -1182,6 +1192,26 @@ def table_names(database: Database) -> set[str]:
     return names
 
 
+class ArchiveDatabase(Database):
+    """The served archive: the count of a page that a search alone filters is the number of
+    rows the search matched (:class:`EarlySearch`, read while the page was computed), not a
+    second pass over them (``select count(*) from articles where <the search>``, 14 ms of a
+    search matching most of 50,000 articles). Every other statement runs as it is."""
+
+    async def execute(self, sql: str, params: Any = None, *args: Any, **kwargs: Any) -> Results:
+        early = EARLY_SEARCH.get()
+        if (
+            early is not None
+            and sql == f"select count(*) from {escape_sqlite(early.table)} {early.where} "
+            and _params_key(params) == early.params
+        ):
+            rows = await early.rows
+            if rows is not None:
+                return Results([(rows.bit_count(),)], False, [("count(*)",)])
+        results: Results = await super().execute(sql, params, *args, **kwargs)
+        return results
+
+
 class ArchiveDatasette(Datasette):
     """Datasette whose ``/-/databases.json`` names each file without its folders: where the
     archive lives on the server (a home directory, a user name) is nobody's business."""
@@ -1211,7 +1241,7 @@ def build_datasette(
     )
     datasette.remove_database("_memory")  # Datasette adds it when given no files
     database = datasette.add_database(
-        Database(datasette, path=str(db_path), is_mutable=live), name=DATABASE_NAME
+        ArchiveDatabase(datasette, path=str(db_path), is_mutable=live), name=DATABASE_NAME
     )
     tables = table_names(database)
     if "articles" not in tables:

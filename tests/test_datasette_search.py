@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from datasette.database import Database
 from datasette.utils import escape_fts
 from support.datasette import build_archive, get, qiosk_serve, record
 
@@ -259,3 +260,29 @@ def test_an_immutable_archive_counts_the_facets_of_a_search_without_grouping_que
         finally:
             del db.execute
         assert sum("group by" in sql for sql in ran) == grouping, (live, ran)
+
+
+def test_a_search_alone_is_counted_from_the_rows_it_matched(
+    served: dict[bool, Any], archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Immutable, a search as the only filter: the count is the number of rows the search
+    matched (read while the page was computed), no ``select count(*)``; with a column filter
+    too, or live, SQLite counts."""
+    ran: list[str] = []
+    execute = Database.execute
+
+    async def recording(self: Database, sql: str, *args: Any, **kwargs: Any) -> Any:
+        ran.append(sql)
+        return await execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", recording)
+    for live, params, counted in (
+        (False, {"_search": "arms"}, False),
+        (False, {"_search": "arms", "section": "Europe"}, True),
+        (True, {"_search": "arms"}, True),
+    ):
+        ran.clear()
+        where = "AND section = ?" if "section" in params else ""
+        expected = truth(archive, "arms", where, ("Europe",) if where else ())
+        assert answer(served[live], **params)["filtered_table_rows_count"] == expected["count"]
+        assert any(sql.startswith("select count(*)") for sql in ran) == counted, (live, params)
