@@ -52,8 +52,11 @@ import sqlite3
 import threading
 import urllib.parse
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -316,14 +319,17 @@ class FacetValues:
         self._lock = threading.Lock()
 
     def mask(self, keys: Iterable[Any]) -> int:
-        """The rows of ``keys`` as a bitmask of positions."""
-        bits = bytearray((len(self.positions) >> 3) + 1)
-        positions = self.positions
-        for key in keys:
-            i = positions.get(key)
-            if i is not None:
-                bits[i >> 3] |= 1 << (i & 7)
-        return int.from_bytes(bits, "little")
+        """The rows of ``keys`` (others ignored) as a bitmask of positions. A search matching
+        40,000 articles: one byte a row set without a Python loop, then packed eight to a
+        byte (the byte of row ``8j + b``, 0 or 1, shifted by ``b``, lands on bit ``b`` of
+        byte ``j``)."""
+        rows = len(self.positions)
+        flags = bytearray(rows + 1)  # the last byte takes the keys of no row
+        at = map(self.positions.get, keys, repeat(rows))
+        deque(map(flags.__setitem__, at, repeat(1)), maxlen=0)
+        del flags[rows:]
+        flags.extend(bytes(-rows % 8))
+        return sum(int.from_bytes(flags[b::8], "little") << b for b in range(8))
 
     def masks(self, conn: sqlite3.Connection, sql: str) -> dict[Any, int]:
         """Each value ``sql`` reads (NULL left out) with the rows that have it."""
@@ -372,7 +378,7 @@ def read_matching(
         values = facet_values(db, conn, table, pk)
         with sqlite_timelimit(conn, limit_ms):
             try:
-                return values.mask(k for (k,) in _plain_rows(conn, sql, params))
+                return values.mask(map(itemgetter(0), _plain_rows(conn, sql, params)))
             except sqlite3.OperationalError as error:
                 if str(error) == "interrupted":
                     return None

@@ -286,3 +286,15 @@ def test_a_search_alone_is_counted_from_the_rows_it_matched(
         expected = truth(archive, "arms", where, ("Europe",) if where else ())
         assert answer(served[live], **params)["filtered_table_rows_count"] == expected["count"]
         assert any(sql.startswith("select count(*)") for sql in ran) == counted, (live, params)
+
+
+def test_rows_as_bitmasks_take_known_keys_only() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    ids = random.Random(1).sample(range(1, 10**6), 1003)
+    conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in ids])
+    values = qds.FacetValues(conn, "t", "id")
+    for n in (0, 1, 7, 8, 9, 500, 1003):
+        keys = [*random.Random(n).sample(ids, n), -5, 10**7]
+        expected = sum(1 << values.positions[k] for k in set(keys) if k in values.positions)
+        assert values.mask(keys) == expected, n
