@@ -8,11 +8,9 @@ import asyncio
 import json
 import re
 import sqlite3
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 from datasette.utils import escape_fts
-from support.datasette import build_archive, get, record
+from support.datasette import build_archive, get, qiosk_serve, record
 from support.sources import sourced_archive
 
 from qiosk_scraper import datasette as qds
@@ -448,28 +446,6 @@ def test_serve_help_has_an_example() -> None:
 
 
 # -- the sources of the archive (issue 16): canned queries through a real qiosk serve ----------
-
-SERVING = re.compile(r"serving .* at (http://127\.0\.0\.1:\d+)/archive/articles")
-
-
-@contextmanager
-def qiosk_serve(db: Path) -> Iterator[str]:
-    """``qiosk serve`` on a free port: its base URL while it runs."""
-    process = subprocess.Popen(
-        [QIOSK, "serve", "--db", str(db), "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        line = process.stderr.readline()  # printed once the port is bound
-        match = SERVING.search(line)
-        assert match, line + process.stderr.read()
-        yield match[1]
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 def canned(base: str, query: str, **params: str) -> list[dict[str, Any]]:

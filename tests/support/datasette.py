@@ -4,6 +4,11 @@ a GET through Datasette in process."""
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +55,26 @@ def build_archive(path: Path, records: list[dict[str, Any]]) -> None:
 
 def get(datasette: Any, path: str) -> Any:
     return asyncio.run(datasette.client.get(path))
+
+
+SERVING = re.compile(r"serving .* at (http://127\.0\.0\.1:\d+)/archive/articles")
+
+
+@contextmanager
+def qiosk_serve(db: Path) -> Iterator[str]:
+    """``qiosk serve`` on a free port: its base URL while it runs."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "qiosk"), "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()  # printed once the port is bound
+        match = SERVING.search(line)
+        assert match, line + process.stderr.read()
+        yield match[1]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
