@@ -33,7 +33,7 @@ from support.backfill import SITE, mirror_archive
 from support.records import crawled
 from support.sources import sourced_archive
 
-from qiosk_scraper.archive import Archive
+from qiosk_scraper.archive import Archive, copies
 from qiosk_scraper.mirror import Site
 from qiosk_scraper.snapshot import export_snapshot, files, select
 from qiosk_scraper.snapshot.files import write_parquet
@@ -161,13 +161,57 @@ def test_parquet_written_a_row_group_at_a_time_is_the_file_of_one_write(tmp_path
         assert pq.read_table(tmp_path / "streamed.parquet").to_pylist() == whole.to_pylist()
 
 
+def with_aliases(folder: Path) -> tuple[Path, str, list[str]]:
+    """The archive of :func:`with_revisions` with URL aliases of each article: one first seen
+    before the time between the crawls, one after. Returns the archive, that time and the
+    aliases a snapshot at that time holds (first seen by then, of an article it holds)."""
+    db, between = with_revisions(folder)
+    before = (datetime.fromisoformat(between) - timedelta(days=5)).isoformat()
+    after = (datetime.fromisoformat(between) + timedelta(days=5)).isoformat()
+    with Archive(db) as archive:
+        urls = archive.article_urls()
+        held = [u for u in urls if any(r["fetched_at"] <= between for r in archive.revisions(u))]
+        for when, suffix in ((before, "?early"), (after, "?late")):
+            with mock.patch("qiosk_scraper.archive.store.now_iso", lambda at=when: at):
+                for url in urls:
+                    archive.add_alias(url + suffix, url)
+    return db, between, sorted(url + "?early" for url in held)
+
+
+def test_rows_read_a_row_at_a_time_are_those_of_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows kept in the export's scratch database (articles by URL, captures, sources,
+    sections, URL aliases, WACZ pages) read a row at a time write the bytes one read writes;
+    url_aliases holds the aliases first seen by the cut-off of the articles the snapshot
+    holds (at the cut-off between the crawls: not the later ones, not the article found
+    after)."""
+    with pinned():
+        db, between, early = with_aliases(tmp_path / "aliased")
+        for cut_off in (between, None):
+            for chunk in (1, 10_000):
+                monkeypatch.setattr(select, "CHUNK", chunk)
+                monkeypatch.setattr(copies, "_CHUNK", chunk)
+                out = tmp_path / f"{cut_off is None}-{chunk}"
+                export_snapshot(db, out, as_of=cut_off, with_warc=True, wacz=True)
+            assert file_hashes(tmp_path / f"{cut_off is None}-1") == file_hashes(out)
+            aliases = (out / "csv" / "url_aliases.csv").read_text().splitlines()[1:]
+            found = [line.split(",")[0] for line in aliases]
+            if cut_off is not None:
+                assert found == early
+                assert len(early) == 5  # the article found by the second crawl left out
+            else:
+                assert len(found) == 12  # 6 articles, two aliases each
+
+
 # -- memory ------------------------------------------------------------------------------------
 
 _CHILD = """
 import resource, sys, tracemalloc
 from pathlib import Path
+from qiosk_scraper.archive import copies
 from qiosk_scraper.snapshot import export_snapshot, files, select
-select.CHUNK, files._CHUNK, files.PARQUET_ROW_GROUP = 50, 50, 100
+select.CHUNK, copies._CHUNK, files._CHUNK, files.PARQUET_ROW_GROUP = 50, 50, 50, 100
 if sys.argv[3] == "heap":
     tracemalloc.start()
 export_snapshot(Path(sys.argv[1]), Path(sys.argv[2]), with_warc=True)
@@ -222,6 +266,7 @@ def test_peak_memory_does_not_grow_with_the_articles(
     assert large <= 1.3 * small, (small, large)
 
     monkeypatch.setattr(select, "CHUNK", 10_000)
+    monkeypatch.setattr(copies, "_CHUNK", 10_000)
     monkeypatch.setattr(files, "_CHUNK", 10_000)
     monkeypatch.setattr(files, "PARQUET_ROW_GROUP", 100)
     export_snapshot(large_db, tmp_path / "one-chunk", with_warc=True)

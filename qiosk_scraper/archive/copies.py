@@ -278,13 +278,15 @@ class SnapshotCopies:
         if table == "article_sections":
             source = f"{_SCRATCH}.article_sections"
             return self._in_chunks("*", source, "", ["article_id", "section_id"], [])
+        # EXISTS, not IN: SQLite then walks the table in key order, a chunk at a time, rather
+        # than every kept row for each chunk
         if table == "url_aliases":
-            where = (
-                f"first_seen <= ? AND article_id IN (SELECT article_id FROM {_SCRATCH}.articles)"
-            )
+            where = f"first_seen <= ? AND EXISTS (SELECT 1 FROM {_SCRATCH}.articles a "
+            where += "WHERE a.article_id = url_aliases.article_id)"
             return self._in_chunks("*", "url_aliases", where, ["url"], [as_of])
         assert table == "capture_sources", table
-        where = f"capture_id IN (SELECT id FROM {_SCRATCH}.captures)"
+        where = f"EXISTS (SELECT 1 FROM {_SCRATCH}.captures k "
+        where += "WHERE k.id = capture_sources.capture_id)"
         return self._in_chunks("*", "capture_sources", where, ["capture_id"], [])
 
     def _in_chunks(

@@ -106,7 +106,7 @@ class Selection:
 
     def articles(self) -> Iterator[Selected]:
         """Every article of the snapshot, by id."""
-        after = 0
+        after = -(2**63)  # below any SQLite integer key
         while ids := self.source.snapshot_article_ids(self.as_of, after, CHUNK):
             after = ids[-1]
             stored = self.source.snapshot_articles(ids)
