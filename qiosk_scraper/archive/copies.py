@@ -1,7 +1,8 @@
 """What snapshots need of an archive (:class:`SnapshotCopies`, a part of
 :class:`~qiosk_scraper.archive.store.Archive`): everything a snapshot is made of, read in one
-transaction, and a snapshot's own ``archive.db`` written (same schema, rows loaded as given,
-then sealed so its bytes are reproducible)."""
+transaction, with what the export keeps per article in a scratch database beside it (so its
+memory does not grow with the archive), and a snapshot's own ``archive.db`` written (same
+schema, rows loaded as given, then sealed so its bytes are reproducible)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import sqlite_utils
 from sqlite_utils.db import Table
@@ -49,6 +50,7 @@ _SCRATCH_SCHEMA = (
     "warc_file TEXT, warc_offset INTEGER, warc_length INTEGER)",
 )
 _WARC_COLUMNS = ("warc_file", "warc_offset", "warc_length")
+WarcColumns = Literal["stored", "copied", "none"]  # what a kept capture's WARC columns hold
 _CHUNK = 500  # rows read at a time from the scratch database
 # Per source of the kept captures and of the revisions of the selected articles (a revision
 # whose capture is not kept is the crawl's, as :func:`qiosk_scraper.snapshot.select.source_figures`
@@ -261,7 +263,9 @@ class SnapshotCopies:
         table = {"crawl_id": "captures", "section_id": "article_sections"}[what]
         return {i for (i,) in self.db.execute(f"SELECT DISTINCT {what} FROM {_SCRATCH}.{table}")}
 
-    def kept_rows(self, table: str, as_of: str, warc: str = "stored") -> Iterator[dict[str, Any]]:
+    def kept_rows(
+        self, table: str, as_of: str, warc: WarcColumns = "stored"
+    ) -> Iterator[dict[str, Any]]:
         """The kept rows of ``table`` (``captures``, ``article_sections``, ``url_aliases``
         first seen by ``as_of``, ``capture_sources``) in key order, read a chunk at a time.
         Captures' WARC columns: ``stored`` as in the archive, ``copied`` as

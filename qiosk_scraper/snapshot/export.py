@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive, ArchiveError
+from qiosk_scraper.archive.copies import WarcColumns
 from qiosk_scraper.article import iso_utc
 from qiosk_scraper.snapshot import layout
 from qiosk_scraper.snapshot.files import (
@@ -304,7 +305,7 @@ def _load_small_tables(
     target: Archive,
     folder: Path,
     schemas: Mapping[str, Any],
-    warc: str,
+    warc: WarcColumns,
     counts: dict[str, int],
 ) -> Counter[str | None]:
     """Load the tables that follow from the articles (:data:`SMALL_TABLES`) into ``target``

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive
+from qiosk_scraper.archive.copies import WarcColumns
 from qiosk_scraper.archive.rows import child_rows
 from qiosk_scraper.snapshot.layout import SnapshotError
 
@@ -199,7 +200,7 @@ class Selection:
         self.sources = sorted(counts, key=lambda s: (s["name"] != CRAWL_SOURCE, s["name"]))
         self.captures_count = sum(s["captures"] for s in counts)
 
-    def rows(self, table: str, warc: str = "stored") -> Iterator[dict[str, Any]]:
+    def rows(self, table: str, warc: WarcColumns = "stored") -> Iterator[dict[str, Any]]:
         """After :meth:`finish`: the rows of ``table`` (one of :data:`SMALL_TABLES`), in key
         order; ``warc`` says which WARC columns the captures get (see
         :meth:`~qiosk_scraper.archive.Archive.kept_rows`)."""
