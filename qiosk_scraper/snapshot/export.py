@@ -15,7 +15,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import distributions
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive, ArchiveError
+from qiosk_scraper.archive.copies import WarcColumns
 from qiosk_scraper.article import iso_utc
 from qiosk_scraper.snapshot import layout
 from qiosk_scraper.snapshot.files import (
@@ -34,11 +36,10 @@ from qiosk_scraper.snapshot.files import (
     JsonLines,
     WarcCopier,
     read_jsonl,
-    write_csv,
     write_parquet,
 )
 from qiosk_scraper.snapshot.layout import SnapshotError
-from qiosk_scraper.snapshot.select import Selection
+from qiosk_scraper.snapshot.select import SMALL_TABLES, Selection
 from qiosk_scraper.snapshot.wacz import WACZ_FILE, WaczPage, write_wacz
 
 OUTLET = "Responsible Statecraft"
@@ -234,12 +235,7 @@ def _wacz_resource(
     selection: Selection, folder: Path, name: str, warcs: list[Path]
 ) -> dict[str, Any]:
     """Write the snapshot's WACZ (its pages: each article's capture) and describe it."""
-    captures = {c["id"]: c for c in selection.tables["captures"]}
-    pages = [
-        WaczPage(captures[capture_id]["url"], captures[capture_id]["fetched_at"], title)
-        for capture_id, title in selection.pages
-        if capture_id in captures
-    ]
+    pages = [WaczPage(url, fetched_at, title) for url, fetched_at, title in selection.pages()]
     write_wacz(
         folder / WACZ_FILE,
         warcs,
@@ -263,7 +259,7 @@ def _wacz_resource(
 
 
 def _load_articles(
-    selection: Selection, target: Archive, folder: Path, schemas: Mapping[str, Any]
+    selection: Selection, target: Archive, folder: Path, work: Path, schemas: Mapping[str, Any]
 ) -> dict[str, int]:
     """Insert the articles into ``target`` as :meth:`Selection.articles` reads them, and
     their rows of the tables hanging off them after; write the CSVs of those tables. Returns
@@ -276,8 +272,7 @@ def _load_articles(
         )
         for table in streamed
     }
-    # beside the snapshot (on its disk, which has room for it), not in a /tmp that may be RAM
-    with tempfile.TemporaryDirectory(prefix=f"{folder.name}.", dir=folder.parent) as spill_folder:
+    with tempfile.TemporaryDirectory(prefix="spill.", dir=work) as spill_folder:
         held = [*_CHILD_TABLES, *(["revisions"] if selection.has_revisions else [])]
         spills = {table: JsonLines(Path(spill_folder) / f"{table}.jsonl") for table in held}
 
@@ -305,52 +300,89 @@ def _load_articles(
     return {table: out.count for table, out in csvs.items()}
 
 
+def _load_small_tables(
+    selection: Selection,
+    target: Archive,
+    folder: Path,
+    schemas: Mapping[str, Any],
+    warc: WarcColumns,
+    counts: dict[str, int],
+) -> Counter[str | None]:
+    """Load the tables that follow from the articles (:data:`SMALL_TABLES`) into ``target``
+    as :meth:`Selection.rows` reads them, writing their CSVs alongside (their row counts into
+    ``counts``); returns the number of captures per WARC file."""
+    per_warc: Counter[str | None] = Counter()
+    for table in SMALL_TABLES:
+        rows = selection.rows(table, warc)
+        if table == "captures":
+            rows = _counted(rows, per_warc)
+        if table not in layout.TABLES:  # no CSV
+            target.load_rows(table, rows)
+            continue
+        columns = [column for column, _, _ in schemas[table]["columns"]]
+        out = CsvRows(folder / layout.csv_path(table), columns)
+        try:
+            target.load_rows(table, _written(rows, out))
+        finally:
+            out.close()
+        counts[table] = out.count
+    return per_warc
+
+
+def _written(rows: Iterable[dict[str, Any]], out: CsvRows) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        out.write(row)
+        yield row
+
+
+def _counted(
+    captures: Iterable[dict[str, Any]], per_warc: Counter[str | None]
+) -> Iterator[dict[str, Any]]:
+    for capture in captures:
+        per_warc[capture["warc_file"]] += 1
+        yield capture
+
+
 def _write_all(
     source: Archive,
     selection: Selection,
     folder: Path,
+    work: Path,
     name: str,
     with_warc: bool,
     wacz: bool = False,
 ) -> str:
-    """Write every file of the snapshot into ``folder``; returns the fingerprint.
+    """Write every file of the snapshot into ``folder``; returns the fingerprint. ``work`` is
+    a folder beside it for temporary files.
 
     The articles stream through (see :class:`Selection`): archive.db's ``articles`` rows are
     inserted as they are read, in one ``load_rows`` as when they were a list (its full-text
     index then has the same bytes), the rows of the tables hanging off the articles wait in
-    temporary JSON lines files meanwhile, and the CSVs are written alongside."""
+    temporary JSON lines files meanwhile, and the CSVs are written alongside. So do the rows
+    of the other tables, read a chunk at a time."""
     (folder / layout.CSV_FOLDER).mkdir()
     with Archive(folder / layout.ARCHIVE_DB) as target:
         if selection.has_revisions:
             target.copy_table_definition(source, "revisions")
         schemas = {table: target.table_schema(table) for table in layout.TABLES}
         with target.loading_in_any_order():  # the captures an article needs are known after
-            counts = _load_articles(selection, target, folder, schemas)
-            tables = selection.tables
+            counts = _load_articles(selection, target, folder, work, schemas)
             copied_warcs: list[Path] = []
             if with_warc or wacz:
                 copier = WarcCopier(source.folder, folder / layout.WARC_FOLDER)
                 try:
-                    copied = [{**c, **copier.copy(c)} for c in tables["captures"]]
+                    for capture in selection.rows("captures"):
+                        selection.keep_copy(capture["id"], copier.copy(capture))
                 finally:
                     copier.close()
                 copied_warcs = copier.files
-            if with_warc:
-                tables["captures"] = copied
-                warc_files = [p.relative_to(folder).as_posix() for p in copied_warcs]
-            else:
-                tables["captures"] = [
-                    {**c, "warc_file": None, "warc_offset": None, "warc_length": None}
-                    for c in tables["captures"]
-                ]
-                warc_files = []
-            for table, rows in tables.items():
-                target.load_rows(table, rows)
+            warc_files = (
+                [p.relative_to(folder).as_posix() for p in copied_warcs] if with_warc else []
+            )
+            per_warc = _load_small_tables(
+                selection, target, folder, schemas, "copied" if with_warc else "none", counts
+            )
         target.seal()
-    for table, rows in tables.items():
-        if table in layout.TABLES:
-            columns = [column for column, _, _ in schemas[table]["columns"]]
-            counts[table] = write_csv(folder / layout.csv_path(table), columns, rows)
 
     articles = JsonLines(folder / layout.ARTICLES_JSONL)
     revisions = JsonLines(folder / layout.REVISIONS_JSONL)
@@ -448,7 +480,7 @@ def _write_all(
                 format="warc",
                 mediatype="application/warc",
                 compression="gz",
-                records=sum(1 for c in tables["captures"] if c["warc_file"] == path),
+                records=per_warc[path],
             )
         )
 
@@ -484,7 +516,7 @@ def _write_all(
             "command": _command(selection, name, with_warc, wacz),
             "crawls": [
                 {k: c[k] for k in ("id", "site", "started", "ended", "status")}
-                for c in tables["crawls"]
+                for c in selection.tables["crawls"]
             ],
             "sources": selection.sources,
             "sources_fields": layout.SOURCES_FIELDS,
@@ -582,16 +614,24 @@ def export_snapshot(
             cut_off = source.latest_fetch()
             if cut_off is None:
                 raise SnapshotError(f"{db}: the archive has no fetches to export")
-        with source.snapshot_reading():
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        # beside the snapshot (on its disk, which has room for it), not in a /tmp that may be RAM
+        with (
+            tempfile.TemporaryDirectory(
+                prefix=f".{out_dir.name}.", suffix=".work", dir=out_dir.parent
+            ) as work,
+            source.snapshot_reading(Path(work) / "selection.db"),
+        ):
             selection = Selection(source, cut_off)
             final_name = name or default_name(selection.sites, cut_off)
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
             building = Path(
                 tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent)
             )
             try:
                 building.chmod(0o777 & ~_umask())
-                print_ = _write_all(source, selection, building, final_name, with_warc, wacz)
+                print_ = _write_all(
+                    source, selection, building, Path(work), final_name, with_warc, wacz
+                )
                 count = sum(1 for _ in _files(building))
                 _move_into_place(building, out_dir)
             except BaseException:
@@ -603,7 +643,7 @@ def export_snapshot(
         as_of=cut_off,
         articles=selection.articles_count,
         revisions=selection.revisions_count,
-        captures=len(selection.tables["captures"]),
+        captures=selection.captures_count,
         files=count,
         fingerprint=print_,
     )

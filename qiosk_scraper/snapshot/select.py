@@ -6,9 +6,10 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from qiosk_scraper.archive import CRAWL_SOURCE, Archive
+from qiosk_scraper.archive.copies import WarcColumns
 from qiosk_scraper.archive.rows import child_rows
 from qiosk_scraper.snapshot.layout import SnapshotError
 
@@ -48,13 +49,18 @@ def source_figures(
     ]
 
 
-_T = TypeVar("_T")
 CHUNK = 500  # articles read, with their revisions, at a time
-
-
-def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+# The tables that follow from the snapshot's articles, in the order they are loaded.
+SMALL_TABLES = (
+    "crawls",
+    "captures",
+    "authors",
+    "tags",
+    "sections",
+    "article_sections",
+    "url_aliases",
+    "capture_sources",
+)
 
 
 @dataclass
@@ -73,40 +79,37 @@ class Selection:
 
     The articles are read a chunk at a time, twice: :meth:`articles` in id order (the rows of
     archive.db and the CSVs), then :meth:`records` in URL order (articles.jsonl, Parquet,
-    revisions.jsonl). Only small values are kept per article in between (ids, URLs, titles,
-    revision numbers), so memory does not grow with the texts. Use it inside the source's
-    :meth:`~qiosk_scraper.archive.Archive.snapshot_reading` so both passes see one state."""
+    revisions.jsonl). What is kept per article in between (id, URL, title, captures, revision
+    numbers, sections) goes to the scratch database of the source's
+    :meth:`~qiosk_scraper.archive.Archive.snapshot_reading`, inside which the selection is
+    used (both passes then see one state): memory grows neither with the texts nor with the
+    number of articles."""
 
     def __init__(self, source: Archive, as_of: str) -> None:
         self.source = source
         self.as_of = as_of
-        self._index = source.snapshot_index(as_of)
+        self._index = source.snapshot_index()
         self.has_revisions: bool = self._index["has_revisions"]
         self.sites = sorted({crawl["site"] for crawl in self._index["crawls"]})
         self._author_ids = {(a["name"], a["url"]): a["id"] for a in self._index["authors"]}
         self._tag_ids = {t["label"]: t["id"] for t in self._index["tags"]}
         self._section_ids = {s["label"]: s["id"] for s in self._index["sections"]}
         self._columns = [name for name, _, _ in source.table_schema("articles")["columns"]]
-        self._included: list[tuple[str, int]] = []  # (URL, id) of each article, in id order
-        self._section_flags: dict[tuple[int, int], dict[str, int]] = {}
-        self._revision_keys: list[dict[str, Any]] = []  # article_id, revision, capture_id
-        self._gone_captures: set[int] = set()
+        self._kept: list[dict[str, Any]] = []  # the articles of the chunk being read
+        self._kept_revisions: list[tuple[int, int, int | None]] = []  # and their revisions
+        self._kept_sections: list[tuple[int, int]] = []  # and their primary sections
         self._used: dict[str, set[int]] = {"authors": set(), "tags": set()}
-        self.pages: list[tuple[int | None, str]] = []  # per article: capture_id, title
-        self.tables: dict[str, list[dict[str, Any]]] = {}  # the small tables, see finish()
+        self.articles_count = 0
+        self.revisions_count = 0
+        self.captures_count = 0  # set by finish()
+        self.tables: dict[str, list[dict[str, Any]]] = {}  # crawls, authors, tags, sections
         self.sources: list[dict[str, Any]] = []  # see source_figures; set by finish()
-
-    @property
-    def articles_count(self) -> int:
-        return len(self._included)
-
-    @property
-    def revisions_count(self) -> int:
-        return len(self._revision_keys)
 
     def articles(self) -> Iterator[Selected]:
         """Every article of the snapshot, by id."""
-        for ids in _chunks(self._index["article_ids"], CHUNK):
+        after = -(2**63)  # below any SQLite integer key
+        while ids := self.source.snapshot_article_ids(self.as_of, after, CHUNK):
+            after = ids[-1]
             stored = self.source.snapshot_articles(ids)
             history: dict[int, list[dict[str, Any]]] = {}
             for revision in self.source.snapshot_revisions(self.as_of, ids):
@@ -115,6 +118,8 @@ class Selection:
                 selected = self._select(article_id, stored[article_id], states)
                 if selected is not None:
                     yield selected
+            self.source.keep_selected(self._kept, self._kept_revisions, self._kept_sections)
+            self._kept, self._kept_revisions, self._kept_sections = [], [], []
 
     def _select(
         self, article_id: int, stored: dict[str, Any], states: list[dict[str, Any]]
@@ -156,60 +161,69 @@ class Selection:
         if record.get("section"):
             if record["section"] not in self._section_ids:
                 raise SnapshotError(f"{url}: section {record['section']!r} is not archived")
-            key = (article_id, self._section_ids[record["section"]])
-            self._section_flags.setdefault(key, {})["is_primary"] = 1
-        self._included.append((url, article_id))
-        self._revision_keys += [
-            {k: state[k] for k in ("article_id", "revision", "capture_id")} for state in states
+            self._kept_sections.append((article_id, self._section_ids[record["section"]]))
+        self._kept.append(
+            {
+                "article_id": article_id,
+                "url": url,
+                "title": row["title"],
+                "capture_id": row.get("capture_id"),
+                "gone_capture_id": row["gone_capture_id"],
+            }
+        )
+        self._kept_revisions += [
+            (state["article_id"], state["revision"], state["capture_id"]) for state in states
         ]
-        if row["gone_capture_id"] is not None:
-            self._gone_captures.add(row["gone_capture_id"])
+        self.articles_count += 1
+        self.revisions_count += len(states)
         self._used["authors"] |= {r["author_id"] for r in children["article_authors"]}
         self._used["tags"] |= {r["tag_id"] for r in children["article_tags"]}
-        self.pages.append((row.get("capture_id"), row["title"]))
         return Selected(row, children, states if self.has_revisions else [])
 
     def finish(self) -> None:
-        """After :meth:`articles`: the small tables (``crawls``, ``captures``, ``authors``,
-        ``tags``, ``sections``, ``article_sections``, ``url_aliases``, ``capture_sources``) in
-        ``tables``, and the figures per source in ``sources``."""
+        """After :meth:`articles`: keep the captures the articles need; the small tables
+        (``crawls``, ``authors``, ``tags``, ``sections``) in ``tables`` and the figures per
+        source in ``sources``; the others are read with :meth:`rows`."""
         index = self._index
-        included = {article_id for _, article_id in self._included}
-        for article_id, section_id in index["listed"]:
-            if article_id in included:
-                self._section_flags.setdefault((article_id, section_id), {})["listed"] = 1
-        article_sections = [
-            {
-                "article_id": article_id,
-                "section_id": section_id,
-                "is_primary": flags.get("is_primary", 0),
-                "listed": flags.get("listed", 0),
-            }
-            for (article_id, section_id), flags in sorted(self._section_flags.items())
-        ]
-        used_captures = {r["capture_id"] for r in self._revision_keys} | self._gone_captures
-        used_sections = {r["section_id"] for r in article_sections}
-        captures = [c for c in index["captures"] if c["id"] in used_captures]
-        crawl_ids = {c["crawl_id"] for c in captures}
-        kept = {c["id"] for c in captures}
+        self.source.keep_captures(self.as_of, CRAWL_SOURCE)
+        crawl_ids = self.source.kept_ids("crawl_id")
+        used_sections = self.source.kept_ids("section_id")
         self.tables = {
             "crawls": [
                 c for c in index["crawls"] if c["started"] <= self.as_of or c["id"] in crawl_ids
             ],
-            "captures": captures,
             "authors": [a for a in index["authors"] if a["id"] in self._used["authors"]],
             "tags": [t for t in index["tags"] if t["id"] in self._used["tags"]],
             "sections": [s for s in index["sections"] if s["id"] in used_sections],
-            "article_sections": article_sections,
-            "url_aliases": [a for a in index["url_aliases"] if a["article_id"] in included],
-            "capture_sources": [s for s in index["capture_sources"] if s["capture_id"] in kept],
         }
-        self.sources = source_figures(captures, self._revision_keys, self.tables["capture_sources"])
+        counts = self.source.kept_source_counts(CRAWL_SOURCE)
+        self.sources = sorted(counts, key=lambda s: (s["name"] != CRAWL_SOURCE, s["name"]))
+        self.captures_count = sum(s["captures"] for s in counts)
+
+    def rows(self, table: str, warc: WarcColumns = "stored") -> Iterator[dict[str, Any]]:
+        """After :meth:`finish`: the rows of ``table`` (one of :data:`SMALL_TABLES`), in key
+        order; ``warc`` says which WARC columns the captures get (see
+        :meth:`~qiosk_scraper.archive.Archive.kept_rows`)."""
+        if table in self.tables:
+            return iter(self.tables[table])
+        return self.source.kept_rows(table, self.as_of, warc)
+
+    def keep_copy(self, capture_id: int, copy: dict[str, Any]) -> None:
+        """Record where capture ``capture_id``'s WARC record was copied to."""
+        self.source.keep_copy(capture_id, copy)
+
+    def pages(self) -> Iterator[tuple[str, str, str | None]]:
+        """After :meth:`finish`, per article with a capture, by id: the capture's URL and
+        time, and the article's title."""
+        for page in self.source.kept_pages():
+            yield page["url"], page["fetched_at"], page["title"]
 
     def records(self) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """After :meth:`articles`: per article, by URL, its record (its state at the cut-off)
         and its revisions fetched by then, as revisions.jsonl holds them."""
-        for chunk in _chunks(sorted(self._included), CHUNK):
+        after = None
+        while chunk := self.source.selected_by_url(after, CHUNK):
+            after = chunk[-1]
             urls = {article_id: url for url, article_id in chunk}
             history: dict[int, list[dict[str, Any]]] = {}
             for state in self.source.snapshot_revisions(self.as_of, sorted(urls)):
