@@ -146,6 +146,8 @@ def test_snapshot_export_killed_at_seeded_points_leaves_nothing_that_verifies(
             shutil.rmtree(out)
     assert kills > 0  # at least one export was really cut short
     _run([*export[:2], str(out), *export[2:]], tmp_path)
+    # the next export removed what the killed ones left beside the snapshot
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
     comparison = filecmp.dircmp(reference, out)
     assert not comparison.left_only and not comparison.right_only
     mismatched = [

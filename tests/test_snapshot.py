@@ -511,6 +511,38 @@ def test_export_cli_reports_and_refuses_with_reasons(tmp_path: Path) -> None:
     assert "not an ISO 8601" in bad.output
 
 
+def test_an_export_removes_what_killed_exports_left_and_nothing_else(tmp_path: Path) -> None:
+    """A SIGKILLed export leaves its hidden half-built and scratch folders beside the snapshot
+    (tests/test_kill.py); the next export to the same place removes those of processes that are
+    gone, and leaves a running export's, other snapshots' and the user's own alone."""
+    db = standard(tmp_path / "archive", count=3)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(ended.stdout)  # the child has exited and been reaped: no process has its pid now
+    snaps = tmp_path / "snaps"
+    left = [snaps / f".snap.p{dead}.a1b2c3d4.partial", snaps / f".snap.p{dead}.e5f6g7h8.work"]
+    kept = [
+        snaps / f".snap.p{os.getpid()}.i9j0k1l2.partial",  # a live export (this process)
+        snaps / f".other.p{dead}.m3n4o5p6.partial",  # another snapshot's
+        snaps / ".snap.notes",  # not ours at all
+    ]
+    for folder in left + kept:
+        (folder / "data").mkdir(parents=True)
+        (folder / "data" / "half.csv").write_text("id\n1\n")
+    result = CliRunner().invoke(main, ["snapshot", "export", str(snaps / "snap"), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    for folder in left:
+        assert not folder.exists()
+        assert f"removed {folder}: left by an export that was killed" in result.output
+    assert all(folder.is_dir() for folder in kept)
+    assert sorted(p.name for p in snaps.iterdir()) == sorted(["snap", *(f.name for f in kept)])
+    assert verify_snapshot(snaps / "snap") == []
+
+
 # -- fingerprint and records against archive.db (issue 13 item 13) ------------------------------
 
 

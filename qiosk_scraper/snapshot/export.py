@@ -65,6 +65,7 @@ class ExportResult:
     captures: int
     files: int
     fingerprint: str
+    leftovers: tuple[Path, ...] = ()  # half-built folders of killed exports, removed
 
 
 def parse_as_of(value: str) -> str:
@@ -573,6 +574,36 @@ def _check_target(out_dir: Path, force: bool) -> None:
             )
 
 
+def _scratch_prefix(out_dir: Path) -> str:
+    """Hidden folders beside ``out_dir`` are named after it and this process, so the next
+    export can tell a killed export's leftovers from a running one's."""
+    return f".{out_dir.name}.p{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_leftovers(out_dir: Path) -> tuple[Path, ...]:
+    """Remove the half-built (``.partial``) and scratch (``.work``) folders that exports to
+    ``out_dir`` killed before they could clean up left beside it (their process is gone)."""
+    named = re.compile(rf"\.{re.escape(out_dir.name)}\.p(\d+)\.[^./]+\.(?:partial|work)")
+    removed = []
+    if out_dir.parent.is_dir():
+        for path in sorted(out_dir.parent.iterdir()):
+            match = named.fullmatch(path.name)
+            if match and path.is_dir() and not path.is_symlink() and not _alive(int(match[1])):
+                shutil.rmtree(path)
+                removed.append(path)
+    return tuple(removed)
+
+
 def _move_into_place(built: Path, out_dir: Path) -> None:
     if out_dir.is_dir() and any(out_dir.iterdir()):  # a previous snapshot, --force given
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
@@ -615,17 +646,20 @@ def export_snapshot(
             if cut_off is None:
                 raise SnapshotError(f"{db}: the archive has no fetches to export")
         out_dir.parent.mkdir(parents=True, exist_ok=True)
+        leftovers = _remove_leftovers(out_dir)
         # beside the snapshot (on its disk, which has room for it), not in a /tmp that may be RAM
         with (
             tempfile.TemporaryDirectory(
-                prefix=f".{out_dir.name}.", suffix=".work", dir=out_dir.parent
+                prefix=_scratch_prefix(out_dir), suffix=".work", dir=out_dir.parent
             ) as work,
             source.snapshot_reading(Path(work) / "selection.db"),
         ):
             selection = Selection(source, cut_off)
             final_name = name or default_name(selection.sites, cut_off)
             building = Path(
-                tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent)
+                tempfile.mkdtemp(
+                    prefix=_scratch_prefix(out_dir), suffix=".partial", dir=out_dir.parent
+                )
             )
             try:
                 building.chmod(0o777 & ~_umask())
@@ -646,6 +680,7 @@ def export_snapshot(
         captures=selection.captures_count,
         files=count,
         fingerprint=print_,
+        leftovers=leftovers,
     )
 
 
