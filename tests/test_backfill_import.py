@@ -318,3 +318,19 @@ def test_an_import_and_a_crawl_never_write_at_once(tmp_path: Path) -> None:
     assert crawl.exit_code == 1
     assert f"qiosk import is writing to this archive (pid {os.getpid()})" in crawl.output
     assert _state(db) == before
+
+
+def test_the_import_pipeline_loads_neither_the_snapshot_code_nor_the_cdx_client() -> None:
+    """What ``qiosk import`` runs before its worker pool starts is a cost of every import (one
+    core busy, the other idle): the reader and the importer leave out the snapshot package
+    (Frictionless) and the CDX client (Scrapy's middlewares), which an import of files never
+    uses."""
+    code = (
+        "import sys, qiosk_scraper.backfill.importer, qiosk_scraper.backfill.read\n"
+        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', "
+        "'qiosk_scraper.backfill.cdx', 'qiosk_scraper.middlewares') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
