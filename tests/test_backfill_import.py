@@ -141,6 +141,7 @@ def test_import_merges_captures_into_history_by_capture_time(tmp_path: Path) -> 
             _, _, body = read_response(db.parent / capture["warc_file"], capture["warc_offset"])
             assert len(body) == capture["payload_length"]
 
+    _assert_index_in_step(db)  # the new article indexed, the later revision's text too
     before = _state(db)
     again = _run("import", *files, "--source", "own-warc", "--db", str(db), OFFLINE)
     assert f"5 captures; 5 imported before; skipped: 1 not HTML, 1 other host; {ONLY}" in again
@@ -218,6 +219,34 @@ def _history(db: Path) -> dict[str, Any]:
         }
 
 
+def _terms(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Every (term, article, column, offset) the full-text index holds."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.terms "
+        "USING fts5vocab(main, articles_fts, instance)"
+    )
+    return conn.execute(
+        "SELECT term, doc, col, offset FROM temp.terms ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def _assert_index_in_step(db: Path) -> None:
+    """The archive's full-text index holds exactly what a rebuild from its articles makes,
+    and its triggers are those a new archive has (an import drops one inside its
+    transactions, to index articles itself)."""
+    conn = sqlite3.connect(":memory:")
+    with sqlite3.connect(db) as source:
+        source.backup(conn)
+    held = _terms(conn)
+    conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+    assert held == _terms(conn)
+    assert held, "nothing indexed"
+    triggers = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    with Archive(db.parent / "new" / "qiosk.db") as new:
+        assert conn.execute(triggers).fetchall() == new.db.execute(triggers).fetchall()
+    conn.close()
+
+
 def _imported(db: Path) -> int:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -253,6 +282,7 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
     child.wait()
     assert child.returncode == -signal.SIGKILL, "the import ended before it was killed"
     assert 10 <= _imported(killed) < len(pages)
+    _assert_index_in_step(killed)
 
     done = subprocess.run([*command, "--db", str(killed)], check=True, capture_output=True)
     assert "imported before" in done.stdout.decode()
@@ -260,6 +290,7 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
     assert _history(killed)["articles"] == _history(reference)["articles"]
     assert _history(killed)["sources"] == _history(reference)["sources"]
     assert len(_history(killed)["revisions"]) == len(pages)
+    _assert_index_in_step(killed)
 
 
 def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
@@ -318,3 +349,19 @@ def test_an_import_and_a_crawl_never_write_at_once(tmp_path: Path) -> None:
     assert crawl.exit_code == 1
     assert f"qiosk import is writing to this archive (pid {os.getpid()})" in crawl.output
     assert _state(db) == before
+
+
+def test_the_import_pipeline_loads_neither_the_snapshot_code_nor_the_cdx_client() -> None:
+    """What ``qiosk import`` runs before its worker pool starts is a cost of every import (one
+    core busy, the other idle): the reader and the importer leave out the snapshot package
+    (Frictionless) and the CDX client (Scrapy's middlewares), which an import of files never
+    uses."""
+    code = (
+        "import sys, qiosk_scraper.backfill.importer, qiosk_scraper.backfill.read\n"
+        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', "
+        "'qiosk_scraper.backfill.cdx', 'qiosk_scraper.middlewares') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"

@@ -5,8 +5,9 @@ place in an article's history by capture time, and a CDX query's resume key
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils.db import Table
@@ -23,6 +24,9 @@ from qiosk_scraper.archive.rows import (
 # url_aliases.kind (and errors.kind) of a URL whose page names itself canonical for a post
 # archived, live, under another URL.
 CONFLICTING_CANONICAL = "conflicting_canonical"
+
+# The trigger that indexes an inserted article in ``articles_fts`` (sqlite-utils' enable_fts).
+_FTS_INSERT_TRIGGER = "articles_ai"
 
 # Whether article ``a`` was fetched by a crawl of the site: a capture of its URL (or of one of
 # its aliases) that answered 200 or 304, neither imported from a web archive nor taken by a
@@ -41,6 +45,8 @@ if TYPE_CHECKING:
 
 class ImportedCaptures:
     """The web-archive part of :class:`~qiosk_scraper.archive.store.Archive`."""
+
+    _fts_columns: list[str] | None = None  # set: articles inserted are indexed by _merge_by_time
 
     if TYPE_CHECKING:
         db: _Database
@@ -90,41 +96,6 @@ class ImportedCaptures:
         ).fetchone()
         return row is not None
 
-    def import_capture(
-        self,
-        crawl_id: int,
-        capture: Mapping[str, Any],
-        provenance: Mapping[str, Any],
-        record: Mapping[str, Any] | None,
-        *,
-        extractor_version: str | None,
-    ) -> str:
-        """In one transaction: the capture (a ``captures`` row of import crawl ``crawl_id``),
-        its provenance, and the article record extracted from it (None: not an article)
-        merged into the article's history by capture time. Returns what the record did:
-        ``new`` (an article the archive did not hold), ``earlier`` or ``later`` (a revision
-        before or after others), ``between``, ``identical`` (the same content as the revision
-        before or after it in time: no revision added; one after it is dated from this
-        earlier sight of its state) or ``none`` (no record)."""
-        with self.db.atomic():
-            capture_id = self._insert("captures", {**capture, "crawl_id": crawl_id})
-            self._insert(
-                "capture_sources",
-                {
-                    "capture_id": capture_id,
-                    "source": provenance["source"],
-                    "file": provenance["file"],
-                    "file_sha256": provenance["file_sha256"],
-                    "member": provenance.get("member"),
-                    "record_id": provenance.get("record_id") or None,
-                    "record_offset": provenance.get("offset"),
-                    "captured_at": provenance["captured_at"],
-                },
-            )
-            if record is None:
-                return "none"
-            return self._merge_by_time(record, capture_id, capture["fetched_at"], extractor_version)
-
     def import_captures(
         self,
         crawl_id: int,
@@ -132,15 +103,84 @@ class ImportedCaptures:
         *,
         extractor_version: str | None,
     ) -> list[str]:
-        """:meth:`import_capture` of each (capture, provenance, record), in order, all in one
-        transaction (a batch interrupted midway leaves none of them); returns their outcomes."""
-        with self.db.atomic():
+        """In one transaction (a batch interrupted midway leaves none of them), each
+        (capture, provenance, record) in order: the capture (a ``captures`` row of import crawl
+        ``crawl_id``), its provenance, and the article record extracted from it (None: not an
+        article) merged into the article's history by capture time. Returns what each record
+        did: ``new`` (an article the archive did not hold), ``earlier`` or ``later`` (a
+        revision before or after others), ``between``, ``identical`` (the same content as the
+        revision before or after it in time: no revision added; one after it is dated from this
+        earlier sight of its state) or ``none`` (no record).
+
+        No savepoint per capture, and articles indexed directly (:meth:`_indexing_directly`):
+        FTS5 writes its pending index out at every savepoint and at every row a trigger
+        inserts, which made the full-text index the dearest part of storing a capture."""
+        with self.db.atomic(), self._indexing_directly():
             return [
-                self.import_capture(
-                    crawl_id, capture, provenance, record, extractor_version=extractor_version
-                )
+                self._import_one(crawl_id, capture, provenance, record, extractor_version)
                 for capture, provenance, record in captures
             ]
+
+    def _import_one(
+        self,
+        crawl_id: int,
+        capture: Mapping[str, Any],
+        provenance: Mapping[str, Any],
+        record: Mapping[str, Any] | None,
+        extractor_version: str | None,
+    ) -> str:
+        capture_id = self._insert("captures", {**capture, "crawl_id": crawl_id})
+        self._insert(
+            "capture_sources",
+            {
+                "capture_id": capture_id,
+                "source": provenance["source"],
+                "file": provenance["file"],
+                "file_sha256": provenance["file_sha256"],
+                "member": provenance.get("member"),
+                "record_id": provenance.get("record_id") or None,
+                "record_offset": provenance.get("offset"),
+                "captured_at": provenance["captured_at"],
+            },
+        )
+        if record is None:
+            return "none"
+        return self._merge_by_time(record, capture_id, capture["fetched_at"], extractor_version)
+
+    @contextlib.contextmanager
+    def _indexing_directly(self) -> Iterator[None]:
+        """Inside a write transaction: the full-text index's insert trigger dropped, each
+        article inserted meanwhile indexed by :meth:`_merge_by_time` as the trigger would index
+        it, and the trigger made again from its own SQL before the transaction ends. No commit
+        can tell: the trigger and the index are as the trigger keeps them (a transaction that
+        fails rolls the drop back with the rest)."""
+        row = self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+            [_FTS_INSERT_TRIGGER],
+        ).fetchone()
+        if row is None or self._fts_columns is not None:  # no index, or dropped already
+            yield
+            return
+        columns = [c for _, c, *_ in self.db.execute("PRAGMA table_info([articles_fts])")]
+        self.db.execute(f"DROP TRIGGER [{_FTS_INSERT_TRIGGER}]")
+        self._fts_columns = columns
+        try:
+            yield
+        finally:
+            self._fts_columns = None
+        self.db.execute(row[0])
+
+    def _index_article(self, article_id: int, row: Mapping[str, Any]) -> None:
+        """Index article ``article_id`` just inserted with ``row``, while
+        :meth:`_indexing_directly`."""
+        if self._fts_columns is None:
+            return
+        names = ", ".join(f"[{c}]" for c in self._fts_columns)
+        marks = ", ".join("?" for _ in self._fts_columns)
+        self.db.execute(
+            f"INSERT INTO [articles_fts] (rowid, {names}) VALUES (?, {marks})",
+            [article_id, *(row[c] for c in self._fts_columns)],
+        )
 
     def _merge_by_time(
         self,
@@ -155,6 +195,7 @@ class ImportedCaptures:
             row = _article_row(record, digest, at, capture_id, extractor_version)
             row.update(first_seen=at, gone_at=None, gone_capture_id=None)
             article_id = self._insert("articles", row)
+            self._index_article(article_id, row)
             self._insert_children(article_id, record)
             self._add_revision(
                 article_id,

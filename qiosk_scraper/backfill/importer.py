@@ -26,16 +26,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.article import iso_utc
-from qiosk_scraper.backfill.cdx import CdxClient, CdxError, CdxQuery
 from qiosk_scraper.backfill.read import Capture, ReadStats
 from qiosk_scraper.profiles import Profile
 from qiosk_scraper.urls import canonicalize
 from qiosk_scraper.warc import WarcWriter
+
+if TYPE_CHECKING:  # the CDX client imports Scrapy's middlewares: not for `qiosk import`
+    from qiosk_scraper.backfill.cdx import CdxClient, CdxQuery
 
 _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -304,6 +306,8 @@ def cdx_captures(
     """The captures a CDX query names, fetched page by page from the resume key stored in the
     archive, each page followed by a checkpoint that stores the key after it (once the page's
     captures are imported)."""
+    from qiosk_scraper.backfill.cdx import CdxError
+
     key = f"{client.endpoint}?{query.prefix}|{query.from_ or ''}|{query.to or ''}"
     with Archive(db) as archive:
         resume = archive.backfill_resume(key)

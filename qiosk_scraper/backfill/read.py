@@ -20,6 +20,7 @@ sits in) and the capture time.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 import zlib
@@ -37,7 +38,6 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
 from qiosk_scraper.backfill import BackfillError
-from qiosk_scraper.snapshot.layout import sha256_file
 
 WARC_TYPES = frozenset(
     {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion"}
@@ -261,7 +261,8 @@ class _Reader:
 
     def read(self, paths: Sequence[Path]) -> Iterator[Capture]:
         for path in paths:
-            self.sums[path] = sha256_file(path)
+            with path.open("rb") as handle:  # not snapshot's sha256_file: it imports Frictionless
+                self.sums[path] = hashlib.file_digest(handle, "sha256").hexdigest()
             for warc in _warcs(path):
                 for offset, record in _records(warc, self.stats):
                     capture = self._take(warc, offset, record)
