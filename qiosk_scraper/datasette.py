@@ -531,7 +531,6 @@ class QioskColumnFacet(ColumnFacet):
     async def _counted(self, how: Counting) -> tuple[list[dict[str, Any]], list[str]]:
         facet_results: list[dict[str, Any]] = []
         timed_out: list[str] = []
-        pairs = self.get_querystring_pairs()
         size = self.get_facet_size()
         for source_and_config in self.get_configs():
             column = _config_column(source_and_config["config"])
@@ -543,41 +542,66 @@ class QioskColumnFacet(ColumnFacet):
                 timed_out.append(column)
                 continue
             rows = ranked(counts, size + 1)
-            shown = rows[:size]
             expanded = await self.ds.expand_foreign_keys(
-                self.database, self.table, column, [row["value"] for row in shown]
+                self.database, self.table, column, [row["value"] for row in rows[:size]]
             )
+            for row in rows:
+                row["label"] = expanded.get((column, row["value"]), row["value"])
             column_qs = f"{column}__exact" if column.startswith("_") else column
-            values = []
-            for row in shown:
-                selected = (column_qs, str(row["value"])) in pairs
-                toggle = (
-                    path_with_removed_args(self.request, {column_qs: str(row["value"])})
-                    if selected
-                    else path_with_added_args(self.request, {column_qs: row["value"]})
-                )
-                values.append(
-                    {
-                        "value": row["value"],
-                        "label": expanded.get((column, row["value"]), row["value"]),
-                        "count": row["count"],
-                        "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
-                        "selected": selected,
-                    }
-                )
             facet_results.append(
-                {
-                    "name": column,
-                    "type": self.type,
-                    "hideable": source_and_config["source"] != "metadata",
-                    "toggle_url": self.ds.urls.path(
-                        path_with_removed_args(self.request, {"_facet": column})
-                    ),
-                    "results": values,
-                    "truncated": len(rows) > size,
-                }
+                facet_result(
+                    self,
+                    source_and_config,
+                    column,
+                    {"_facet": column},
+                    rows,
+                    column_qs,
+                    [str(row["value"]) for row in rows],
+                    "label",
+                )
             )
         return facet_results, timed_out
+
+
+def facet_result(
+    facet: Facet,
+    source_and_config: Mapping[str, Any],
+    name: str,
+    facet_arg: dict[str, str],
+    rows: list[Any],
+    filter_key: str,
+    filter_values: list[str],
+    label: str = "value",
+) -> dict[str, Any]:
+    """One facet in Datasette's shape: each of the first ``get_facet_size()`` rows toggles the
+    filter ``filter_key`` with its value in ``filter_values`` (one a row) on or off, and the
+    facet itself is hidden by removing ``facet_arg`` from the page's query string."""
+    size = facet.get_facet_size()
+    pairs = set(facet.get_querystring_pairs())
+    values = []
+    for row, filter_value in zip(rows[:size], filter_values, strict=False):
+        arg = (filter_key, filter_value)
+        selected = arg in pairs
+        toggle = (path_with_removed_args if selected else path_with_added_args)(
+            facet.request, dict([arg])
+        )
+        values.append(
+            {
+                "value": row["value"],
+                "label": row[label],
+                "count": row["count"],
+                "toggle_url": facet.ds.absolute_url(facet.request, facet.ds.urls.path(toggle)),
+                "selected": selected,
+            }
+        )
+    return {
+        "name": name,
+        "type": facet.type,
+        "results": values,
+        "hideable": source_and_config["source"] != "metadata",
+        "toggle_url": facet.ds.urls.path(path_with_removed_args(facet.request, facet_arg)),
+        "truncated": len(rows) > size,
+    }
 
 
 class _ToggleFacet(Facet):
@@ -611,36 +635,11 @@ class _ToggleFacet(Facet):
         filter_values: list[str],
         label: str = "value",
     ) -> dict[str, Any]:
-        """One facet: each row toggles the filter ``filter_key`` with its value in
-        ``filter_values`` (one a row) on or off."""
-        size = self.get_facet_size()
-        pairs = set(self.get_querystring_pairs())
-        values = []
-        for row, filter_value in zip(rows[:size], filter_values, strict=False):
-            arg = (filter_key, filter_value)
-            selected = arg in pairs
-            toggle = (path_with_removed_args if selected else path_with_added_args)(
-                self.request, dict([arg])
-            )
-            values.append(
-                {
-                    "value": row["value"],
-                    "label": row[label],
-                    "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, toggle),
-                    "selected": selected,
-                }
-            )
-        return {
-            "name": name,
-            "type": self.type,
-            "results": values,
-            "hideable": source_and_config["source"] != "metadata",
-            "toggle_url": self.ds.urls.path(
-                path_with_removed_args(self.request, {f"_facet_{self.type}": configured})
-            ),
-            "truncated": len(rows) > size,
-        }
+        """One facet (see :func:`facet_result`), hidden by removing ``_facet_<type>``."""
+        facet_arg = {f"_facet_{self.type}": configured}
+        return facet_result(
+            self, source_and_config, name, facet_arg, rows, filter_key, filter_values, label
+        )
 
 
 class MonthFacet(_ToggleFacet):
