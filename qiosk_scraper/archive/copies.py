@@ -132,9 +132,11 @@ class SnapshotCopies:
         self.db.execute(f"ATTACH DATABASE ? AS {_SCRATCH}", [str(scratch)])
         for sql in _SCRATCH_SCHEMA:  # a throwaway file: no journal, no syncs
             self.db.execute(sql.format(s=_SCRATCH))
-        with self.db.reading():
-            yield
-        self.db.execute(f"DETACH DATABASE {_SCRATCH}")
+        try:
+            with self.db.reading():
+                yield
+        finally:  # an export that fails leaves the connection as it found it
+            self.db.execute(f"DETACH DATABASE {_SCRATCH}")
 
     def has_revision_history(self) -> bool:
         return "revisions" in self.db.table_names()
