@@ -12,7 +12,14 @@ from lxml import etree
 from qiosk_scraper.article import Link
 from qiosk_scraper.extract.body import blocks_from_xml
 from qiosk_scraper.extract.credits import is_lead_credit_line, split_credit
-from qiosk_scraper.extract.dates import disagree, parse_shown, parse_timestamp
+from qiosk_scraper.extract.dates import (
+    _MONTH_NAMES,
+    _dateparser,
+    _written_day,
+    disagree,
+    parse_shown,
+    parse_timestamp,
+)
 from qiosk_scraper.extract.page import NotAnArticle, decode_html, parse_html
 from qiosk_scraper.extract.structured import linked_data, meta_tags
 
@@ -106,6 +113,34 @@ def test_relative_shown_dates_resolve_against_fetched_at(text, minutes):
 @pytest.mark.parametrize("text", ["", "Show less", "x" * 200, "soon", "Dec 45, 2024", None])
 def test_unreadable_shown_dates_give_none(text):
     assert parse_shown(text, FETCHED) is None
+
+
+def _written_forms() -> list[str]:
+    """Dates in the common written forms and their near misses: every month spelling in three
+    cases, both orders, every separator, impossible days, years at the ends of the fast range."""
+    names = [*_MONTH_NAMES.split(), *(n[:3] for n in _MONTH_NAMES.split()), "sept", "mayo", "ju"]
+    spellings = {s for n in names for s in (n, n.upper(), n.title())}
+    days = ["0", "1", "06", "28", "29", "30", "31", "32", "006"]
+    forms = []
+    for i, month in enumerate(sorted(spellings)):
+        year = ["1899", "1900", "2024", "2023", "2099", "2100", "0999"][i % 7]
+        for day in days:
+            forms += [f"{month} {day}, {year}", f"{day} {month} {year}"]
+        forms += [f"{month}. 6 {year}", f"{month} 6 , {year}", f"{month} 6 ,{year}"]
+        forms += [f"6 {month}., {year}", f"{month} 6{year}", f"{month}  6, {year}"]
+    return [*forms, "Feb 29, 2024", "Feb 29, 2023", "29 Feb 2000", "29 Feb 1900"]
+
+
+def test_shown_dates_read_without_dateparser_are_the_days_dateparser_reads():
+    """The fast path for common written forms (most pages' shown dates) gives exactly the day
+    dateparser gives, or leaves the text to it."""
+    forms = _written_forms()
+    fast = [form for form in forms if _written_day(" ".join(form.split())) is not None]
+    assert len(fast) > len(forms) / 3  # it does take the common forms
+    for form in forms:
+        shown = parse_shown(form, FETCHED)
+        moment = _dateparser(" ".join(form.split()))
+        assert (shown.local_day if shown else None) == (moment.date() if moment else None), form
 
 
 def test_a_late_evening_post_agrees_with_the_day_it_shows():

@@ -15,8 +15,11 @@ _SPACE = re.compile(r"\s+")
 
 
 def has_class(name: str) -> str:
-    """XPath predicate: the element's class list contains ``name``."""
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+    """XPath predicate: the element's class list contains ``name``. A plain substring test
+    turns most elements away first, before their class list is normalized (a string built per
+    element, and the queries run over whole documents)."""
+    listed = f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+    return f"(contains(@class, '{name}') and {listed})"
 
 
 class Elements:
