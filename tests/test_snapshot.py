@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -541,6 +542,56 @@ def test_an_export_removes_what_killed_exports_left_and_nothing_else(tmp_path: P
     assert all(folder.is_dir() for folder in kept)
     assert sorted(p.name for p in snaps.iterdir()) == sorted(["snap", *(f.name for f in kept)])
     assert verify_snapshot(snaps / "snap") == []
+
+
+_KILLED_AT_RENAME = """
+import os, signal, sys
+from qiosk_scraper.cli import main
+at, out, real = sys.argv[1], os.path.abspath(sys.argv[2]), os.replace
+def replace(src, dst):
+    real(src, dst)
+    aside = os.path.basename(dst) == "snapshot" and str(os.path.dirname(dst)).endswith(".old")
+    if (at == "aside" and aside) or (at == "placed" and os.path.abspath(dst) == out):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+main(["snapshot", "export", *sys.argv[2:]], prog_name="qiosk")
+"""
+
+
+@pytest.mark.parametrize("at", ["aside", "placed"])
+def test_a_force_export_killed_between_its_renames_loses_no_snapshot(
+    tmp_path: Path, at: str
+) -> None:
+    """``--force`` moves the previous snapshot aside, then the new one into place. Killed
+    between the two (a real SIGKILL at that point), the next export puts the previous snapshot
+    back before anything else (and, without --force, still refuses to replace it); killed after
+    them, the next export removes the previous one's hidden copy."""
+    db = standard(tmp_path / "archive", count=3)
+    snap = tmp_path / "snaps" / "snap"
+    runner = CliRunner()
+    export = ["snapshot", "export", str(snap), "--db", str(db)]
+    assert runner.invoke(main, [*export, "--name", "first"]).exit_code == 0
+    first = contents(snap)
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AT_RENAME, at, *export[2:], "--force", "--name", "second"],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (aside,) = snap.parent.glob(".snap.p*.old")
+    assert snap.exists() == (at == "placed")
+    refused = runner.invoke(main, export)
+    assert refused.exit_code == 1 and "--force" in refused.output
+    if at == "aside":
+        assert f"restored {snap} from {aside}: the previous snapshot" in refused.output
+        assert contents(snap) == first
+    else:
+        assert f"removed {aside}: left by an export that was killed" in refused.output
+        assert json.loads((snap / layout.DATAPACKAGE).read_text())["name"] == "second"
+    assert [p.name for p in snap.parent.iterdir()] == ["snap"]  # the .partial went too
+    assert verify_snapshot(snap) == []
+    assert runner.invoke(main, [*export, "--force", "--name", "third"]).exit_code == 0
+    assert [p.name for p in snap.parent.iterdir()] == ["snap"]
 
 
 # -- fingerprint and records against archive.db (issue 13 item 13) ------------------------------

@@ -55,7 +55,7 @@ def export_command(
             db, out_dir, as_of=as_of, name=name, with_warc=with_warc, wacz=wacz, force=force
         )
     for leftover in result.leftovers:
-        click.echo(f"removed {leftover}: left by an export that was killed", err=True)
+        click.echo(leftover, err=True)
     click.echo(
         f"snapshot {result.name} as of {result.as_of} in {result.directory}: "
         f"{result.articles} articles, {result.revisions} revisions, "

@@ -5,7 +5,9 @@ Every byte written is a function of the archive's rows up to the cut-off (and of
 versions, which the data package records): no wall-clock time, no random ids, rows and keys in a
 fixed order, the SQLite file VACUUMed, Parquet written with fixed options. The files are written
 into a hidden directory beside OUT_DIR, which is renamed into place only once complete, so an
-interrupted export never leaves a directory that passes ``qiosk snapshot verify``.
+interrupted export never leaves a directory that passes ``qiosk snapshot verify``. With
+``--force`` the previous snapshot is moved aside first; an export killed between the two renames
+leaves it aside, and the next export to OUT_DIR puts it back before anything else.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class ExportResult:
     captures: int
     files: int
     fingerprint: str
-    leftovers: tuple[Path, ...] = ()  # half-built folders of killed exports, removed
+    leftovers: tuple[str, ...] = ()  # what was done with killed exports' leftovers, a line each
 
 
 def parse_as_of(value: str) -> str:
@@ -590,23 +592,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove_leftovers(out_dir: Path) -> tuple[Path, ...]:
-    """Remove the half-built (``.partial``) and scratch (``.work``) folders that exports to
-    ``out_dir`` killed before they could clean up left beside it (their process is gone)."""
-    named = re.compile(rf"\.{re.escape(out_dir.name)}\.p(\d+)\.[^./]+\.(?:partial|work)")
-    removed = []
+def _remove_leftovers(out_dir: Path) -> tuple[str, ...]:
+    """Clear what exports to ``out_dir`` killed before they could clean up left beside it (their
+    process is gone): half-built (``.partial``) and scratch (``.work``) folders are removed; a
+    previous snapshot moved aside (``.old``) by a ``--force`` killed between its two renames is
+    put back in place, never lost. Returns what was done, a line each."""
+    named = re.compile(rf"\.{re.escape(out_dir.name)}\.p(\d+)\.[^./]+\.(partial|work|old)")
+    done = []
     if out_dir.parent.is_dir():
         for path in sorted(out_dir.parent.iterdir()):
             match = named.fullmatch(path.name)
-            if match and path.is_dir() and not path.is_symlink() and not _alive(int(match[1])):
-                shutil.rmtree(path)
-                removed.append(path)
-    return tuple(removed)
+            if not match or not path.is_dir() or path.is_symlink() or _alive(int(match[1])):
+                continue
+            moved = path / "snapshot"
+            if match[2] == "old" and not os.path.lexists(out_dir) and moved.is_dir():
+                os.replace(moved, out_dir)
+                done.append(
+                    f"restored {out_dir} from {path}: the previous snapshot, which an export "
+                    "killed while replacing it had moved aside"
+                )
+            else:
+                done.append(f"removed {path}: left by an export that was killed")
+            shutil.rmtree(path)
+    return tuple(done)
 
 
 def _move_into_place(built: Path, out_dir: Path) -> None:
     if out_dir.is_dir() and any(out_dir.iterdir()):  # a previous snapshot, --force given
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+        old = Path(
+            tempfile.mkdtemp(prefix=_scratch_prefix(out_dir), suffix=".old", dir=out_dir.parent)
+        )
         os.replace(out_dir, old / "snapshot")
         os.replace(built, out_dir)
         shutil.rmtree(old)
@@ -633,7 +648,11 @@ def export_snapshot(
             "starting with a letter or digit"
         )
     cut_off = parse_as_of(as_of) if as_of is not None else None
-    _check_target(out_dir, force)
+    leftovers = _remove_leftovers(out_dir)
+    try:
+        _check_target(out_dir, force)
+    except SnapshotError as error:
+        raise SnapshotError("; ".join([*leftovers, str(error)])) from error
     if not db.is_file():
         raise SnapshotError(f"{db}: no such archive")
     try:
@@ -646,7 +665,6 @@ def export_snapshot(
             if cut_off is None:
                 raise SnapshotError(f"{db}: the archive has no fetches to export")
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        leftovers = _remove_leftovers(out_dir)
         # beside the snapshot (on its disk, which has room for it), not in a /tmp that may be RAM
         with (
             tempfile.TemporaryDirectory(
