@@ -50,8 +50,9 @@ TOOLKIT = {
 
 @contextlib.contextmanager
 def pinned() -> Iterator[None]:
-    """The clock of the archive and of new warcinfo records, the ids of new WARC records and
-    the toolkit versions the snapshot records, fixed."""
+    """The clock of the archive and of new warcinfo records, the ids of new WARC records, the
+    extractor version of imported records (a digest of the extraction code, which changes with
+    any edit there) and the toolkit versions the snapshot records, fixed."""
     ids = itertools.count(1)
     with contextlib.ExitStack() as stack:
         for module in ("store", "imports"):
@@ -67,6 +68,9 @@ def pinned() -> Iterator[None]:
                 "warcio.recordbuilder.RecordBuilder._make_warc_date",
                 classmethod(lambda cls, use_micros=False: "2026-03-01T00:00:00Z"),
             )
+        )
+        stack.enter_context(
+            mock.patch("qiosk_scraper.extract.record.EXTRACTOR_VERSION", "0.0.0+golden")
         )
         stack.enter_context(
             mock.patch("qiosk_scraper.snapshot.export.toolkit_versions", lambda: TOOLKIT)
