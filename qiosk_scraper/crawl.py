@@ -25,6 +25,7 @@ from qiosk_scraper import __version__
 from qiosk_scraper.archive import Archive
 from qiosk_scraper.health import HISTORY_CRAWLS, drift_warnings, pooled
 from qiosk_scraper.session import DEFAULT_DB, DEFAULT_SITE, figures
+from qiosk_scraper.spiders.frontier import Frontier
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +135,8 @@ class CrawlProgress:
     def known(self) -> int:
         """Distinct article URLs discovered so far: in the sitemaps, or requested (or skipped
         as current) from any source."""
-        spider = self.crawler.spider
-        sitemap: set[str] = getattr(spider, "sitemap_urls", set())
-        requested: set[str] = getattr(spider, "article_urls", set())
-        return len(sitemap) + len(requested - sitemap)
+        frontier = getattr(self.crawler.spider, "frontier", None)
+        return frontier.known_articles() if isinstance(frontier, Frontier) else 0
 
     def show(self) -> None:
         assert self.crawler.stats is not None

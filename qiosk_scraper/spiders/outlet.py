@@ -26,6 +26,8 @@ Discovery sources:
 Article and listing pages are read in the crawl's worker processes (:func:`read_article_links`,
 :func:`read_listing`: pure functions of the page), as the pipeline extracts articles there, so
 the reactor keeps to requests, captures and the archive; the spider decides what to request.
+What the crawl has met, requested and held so far (the article budget among it) is kept in a
+:class:`~qiosk_scraper.spiders.frontier.Frontier`, which the spider asks before each request.
 
 Every URL is canonicalised (:func:`qiosk_scraper.urls.canonicalize`) before it is requested,
 so variants never reach the site twice; variants, redirects and post ids all resolve to one
@@ -99,8 +101,8 @@ from qiosk_scraper.session import (
     crawl_status,
     record_error,
 )
+from qiosk_scraper.spiders.frontier import Frontier
 from qiosk_scraper.stopping import CrawlStopped
-from qiosk_scraper.urls import same_site
 from qiosk_scraper.warc import read_response
 from qiosk_scraper.workers import ExtractorCrashed, WorkerPool, extract_workers
 
@@ -125,7 +127,6 @@ _LISTING_SOURCE = {"home": "home", "section": "sections", "tag": "tags", "author
 
 _FILE_PATH = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 KNOWN_META = "qiosk_known_article"  # request.meta: id of the archived article requested again
-_DISCOVERY_BATCH = 500  # (url, source) pairs kept in memory before they are written
 
 
 class SpiderArgumentError(ValueError):
@@ -244,23 +245,7 @@ class OutletSpider(scrapy.Spider):
             "refresh": self.refresh,
             "resumes": self.resumes,
         }
-        self.articles_requested = 0
-        self.article_urls: set[str] = set()  # requested, or skipped as current
-        self.post_ids: dict[str, str] = {}  # post id -> the canonical URL requested for it
-        self.sitemap_urls: set[str] = set()
-        # Archived articles found by a source other than a dated sitemap entry, waiting for
-        # the crawl to be idle: url -> (source, post id, expected).
-        self.held: dict[str, tuple[str, str | None, bool]] = {}
-        self.rechecked = False
-        # Pages whose post is archived at another URL not yet asked in this crawl, held until
-        # it answers (a 301 makes them a move; a live page, a conflict): archived URL -> pages.
-        self.claims: dict[str, list[ArticlePage]] = {}
-        self.pages_requested: set[str] = set()  # pages other than articles, requested
-        self.resolved: dict[str, str] = {}  # canonical URL -> the archived article's URL
-        self.aliased: set[tuple[str, str]] = set()
-        self.origins: dict[str, bool] = {}
-        self.discovered: set[tuple[str, str]] = set()
-        self.unwritten: list[tuple[str, str]] = []
+        self.frontier = Frontier(self.site, self.max_articles)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -316,14 +301,13 @@ class OutletSpider(scrapy.Spider):
     def closed_session(self, reason: str) -> None:
         assert self.crawler.stats is not None
         self.pool.close()
-        for archived, pages in self.claims.items():
+        for archived, pages in self.frontier.unanswered_claims().items():
             for page in pages:
                 message = f"{page.url} claims the post archived at {archived}, not asked again"
                 record_error(
                     self.crawler, self.session, page.url, "conflicting_canonical", message,
                     page.capture_id,
                 )  # fmt: skip
-        self.claims = {}
         try:
             self.write_discoveries()
         except WriteFailed as error:  # a full disk: the crawl that finishes this finds them
@@ -340,19 +324,17 @@ class OutletSpider(scrapy.Spider):
     def on_idle(self) -> None:
         """Request the held archived articles (every sitemap has spoken by now), then, once,
         every archived article a complete crawl did not meet; keep the spider open for them."""
-        held, self.held = self.held, {}
         requests = [
             request
-            for url, (source, post_id, expected) in held.items()
+            for url, (source, post_id, expected) in self.frontier.release_held().items()
             for request in [self.known_request(url, source, post_id, expected)]
             if request is not None
         ]
-        if not requests and self.complete and not self.rechecked:
-            self.rechecked = True
+        if not requests and self.complete and self.frontier.first_recheck():
+            archived = (url for _, url in self.session.archive.live_articles())
             requests = [
                 request
-                for _, url in self.session.archive.live_articles()
-                if url not in self.article_urls
+                for url in self.frontier.unmet(archived)
                 for request in [self.known_request(url, "recheck", None, True)]
                 if request is not None
             ]
@@ -365,18 +347,14 @@ class OutletSpider(scrapy.Spider):
             raise DontCloseSpider
 
     def discovered_by(self, url: str, source: str) -> None:
-        pair = (url, source)
-        if pair in self.discovered:
-            return
-        self.discovered.add(pair)
-        self.unwritten.append(pair)
-        if len(self.unwritten) >= _DISCOVERY_BATCH:
+        if self.frontier.discovered_by(url, source):
             self.write_discoveries()
 
     def write_discoveries(self) -> None:
-        if self.unwritten:
-            self.session.archive.record_discoveries(self.session.crawl_id, self.unwritten)
-            self.unwritten = []
+        unwritten = self.frontier.unwritten
+        if unwritten:
+            self.session.archive.record_discoveries(self.session.crawl_id, unwritten)
+            self.frontier.written()
 
     # -- requests ------------------------------------------------------------------------
 
@@ -411,9 +389,8 @@ class OutletSpider(scrapy.Spider):
     ) -> scrapy.Request | None:
         """A conditional request for a page that is no article (robots.txt, sitemap, feed,
         listing, load-more), None when this crawl requested it already."""
-        if url in self.pages_requested:
+        if not self.frontier.new_page(url):
             return None
-        self.pages_requested.add(url)
         return self._request(url, callback, kind, **meta)
 
     def make_conditional(self, request: scrapy.Request, capture: dict[str, Any] | None) -> None:
@@ -493,10 +470,6 @@ class OutletSpider(scrapy.Spider):
             if home is not None:
                 yield home
 
-    @property
-    def budget_left(self) -> bool:
-        return self.max_articles is None or self.articles_requested < self.max_articles
-
     def article_request(
         self, raw_url: str, source: str, post_id: str | None = None, *, expected: bool = True
     ) -> scrapy.Request | None:
@@ -504,42 +477,31 @@ class OutletSpider(scrapy.Spider):
         or over the ``max_articles`` budget. ``expected``: the source says it is an article
         (a teaser, a feed item, a sitemap entry), so a page that is not one is an error."""
         url = _canonical(raw_url)
-        if not self.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
+        if not self.frontier.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
             return None
         spelled = urldefrag(raw_url.strip()).url  # a fragment never reaches the site
         if url != spelled:
             self.alias(spelled, url, "variant")
-        known = None
-        if url not in self.resolved:
-            known = self.session.archive.known_article(url)
-            # An old slug or variant of an archived article stands for the article.
-            self.resolved[url] = known["url"] if known is not None else url
-        url = self.resolved[url]
-        if post_id is not None and self.post_ids.setdefault(post_id, url) != url:
-            self.alias(url, self.post_ids[post_id], "post_id")
-            return None
+        # An old slug or variant of an archived article stands for the article.
+        url, known = self.frontier.resolve(url, self.session.archive.known_article)
+        if post_id is not None:
+            first = self.frontier.post_url(post_id, url)
+            if first != url:
+                self.alias(url, first, "post_id")
+                return None
         self.discovered_by(url, source)
-        if url in self.article_urls or url in self.held:
+        if self.frontier.waiting(url):
             return None
         if known is None and not self.refresh:
             known = self.session.archive.known_article(url)
         if known is not None and not self.refresh:
-            self.held.setdefault(url, (source, post_id, expected))
+            self.frontier.hold(url, source, post_id, expected)
             return None
         return self.fetch_article(url, source, post_id, expected, known)
 
     def alias(self, url: str, target: str, kind: str) -> None:
-        if (url, target) not in self.aliased:
-            self.aliased.add((url, target))
+        if self.frontier.new_alias(url, target):
             self.session.archive.add_alias(url, target, kind)
-
-    def on_site(self, url: str) -> bool:
-        """Whether ``url`` is on the crawled site (remembered per host and scheme)."""
-        key = url.split("/", 3)[:3]
-        origin = "/".join(key)
-        if origin not in self.origins:
-            self.origins[origin] = same_site(url, self.site)
-        return self.origins[origin]
 
     def fetch_article(
         self,
@@ -551,10 +513,8 @@ class OutletSpider(scrapy.Spider):
     ) -> scrapy.Request | None:
         """The request for an article not requested yet in this crawl (None over budget);
         conditional when it is archived."""
-        if not self.budget_left:
+        if not self.frontier.take_article(url):
             return None
-        self.article_urls.add(url)
-        self.articles_requested += 1
         request = self._request(
             url,
             self.parse_article,
@@ -578,7 +538,7 @@ class OutletSpider(scrapy.Spider):
         known = self.session.archive.known_article(url)
         if known is not None:
             url = known["url"]
-        if url in self.article_urls:
+        if self.frontier.met(url):
             return None
         return self.fetch_article(url, source, post_id, expected, known)
 
@@ -597,17 +557,15 @@ class OutletSpider(scrapy.Spider):
             return
         url = known["url"]
         self.discovered_by(url, "sitemap")
-        if url in self.article_urls:
+        if self.frontier.met(url):
             return
         if verdict == "fetch":
             request = self.fetch_article(url, "sitemap", None, True, known)
             if request is not None:
                 yield request
             return
-        if not self.budget_left:
+        if not self.frontier.take_article(url):
             return
-        self.article_urls.add(url)
-        self.articles_requested += 1
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(ARTICLES_SKIPPED)
         yield from self.stored_article_links(known["capture_id"], url)
@@ -628,10 +586,10 @@ class OutletSpider(scrapy.Spider):
             return None
         if _LISTING_SOURCE[listing] not in self.sources and listing != "home":
             return None
-        if not self.budget_left:
+        if not self.frontier.budget_left:
             return None
         url = _canonical(raw_url)
-        if not self.on_site(url):
+        if not self.frontier.on_site(url):
             return None
         return self.page_request(url, self.parse_listing, "listing", listing=listing, label=label)
 
@@ -644,7 +602,7 @@ class OutletSpider(scrapy.Spider):
         text = stored.body.decode("utf-8", "replace")
         for sitemap in Protego.parse(text).sitemaps:
             url = urljoin(response.url, sitemap)
-            if self.on_site(url):
+            if self.frontier.on_site(url):
                 request = self.page_request(_canonical(url), self.parse_sitemap, "sitemap")
                 if request is not None:
                     yield request
@@ -661,18 +619,17 @@ class OutletSpider(scrapy.Spider):
                 continue
             loc = urljoin(response.url, entry["loc"])
             if kind == "sitemapindex":
-                if self.on_site(loc):
+                if self.frontier.on_site(loc):
                     request = self.page_request(_canonical(loc), self.parse_sitemap, "sitemap")
                     if request is not None:
                         yield request
                 continue
             url = _canonical(loc)
-            if not self.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
+            if not self.frontier.on_site(url) or _FILE_PATH.search(urlsplit(url).path):
                 continue  # image and other file entries
-            if url not in self.sitemap_urls:
-                self.sitemap_urls.add(url)
+            if self.frontier.listed_in_sitemap(url):
                 assert self.crawler.stats is not None
-                self.crawler.stats.set_value(SITEMAP_TOTAL, len(self.sitemap_urls))
+                self.crawler.stats.set_value(SITEMAP_TOTAL, len(self.frontier.sitemap_urls))
             # Only lastmod dates a page's last change (a news entry's date is its publication).
             yield from self.sitemap_article(loc, parse_w3c_datetime(entry.get("lastmod")))
 
@@ -717,12 +674,12 @@ class OutletSpider(scrapy.Spider):
             yield request
         # ``/page/N/`` links of this listing, else its load-more JSON: load-more pages repeat
         # what /page/N/ pages show, so they are fetched only without those.
-        paged = [url for url in page.paged if self.on_site(url)]
+        paged = [url for url in page.paged if self.frontier.on_site(url)]
         for url in paged:
             next_page = self.listing_request(url, listing, label)
             if next_page is not None:
                 yield next_page
-        if not paged and page.more is not None and self.budget_left:
+        if not paged and page.more is not None and self.frontier.budget_left:
             yield self._request(
                 page.more, self.parse_load_more, "load_more", listing=listing, label=label, page=2
             )
@@ -759,7 +716,7 @@ class OutletSpider(scrapy.Spider):
             if link
         ]
         yield from self.listed_articles(teasers, listing, label)
-        if data.get("has_more") and self.budget_left:
+        if data.get("has_more") and self.frontier.budget_left:
             page = response.meta["page"] + 1
             parts = urlsplit(response.url)
             query = re.sub(r"(^|&)pn=\d+", rf"\g<1>pn={page}", parts.query)
@@ -778,12 +735,12 @@ class OutletSpider(scrapy.Spider):
         """The feeds and the section, tag and author pages a page links to."""
         if "feeds" in self.sources:
             for url in feeds:
-                if self.on_site(url):
+                if self.frontier.on_site(url):
                     request = self.page_request(url, self.parse_feed, "feed")
                     if request is not None:
                         yield request
         for url, listing in listings:
-            if self.on_site(url):
+            if self.frontier.on_site(url):
                 request = self.listing_request(url, listing)
                 if request is not None:
                     yield request
@@ -867,7 +824,7 @@ class OutletSpider(scrapy.Spider):
         was held once): a live archived URL makes the page a conflicting canonical."""
         if page.rechecked or self.session.archive.captured_in(self.session.crawl_id, archived):
             return False
-        if archived not in self.claims:
+        if not self.frontier.claimed(archived):
             known = self.session.archive.known_article(archived)
             request = self._request(
                 archived, self.parse_claimed, "article", validators=False, dont_filter=True,
@@ -878,12 +835,11 @@ class OutletSpider(scrapy.Spider):
                 request.meta[KNOWN_META] = known["id"]
                 if not self.refresh:
                     self.make_conditional(request, {**known, "id": known["capture_id"]})
-            self.held.pop(archived, None)
-            self.article_urls.add(archived)
+            self.frontier.asked_again(archived)
             engine = self.crawler.engine
             assert engine is not None
             engine.crawl(request)
-        self.claims.setdefault(archived, []).append(page)
+        self.frontier.claim(archived, page)
         return True
 
     async def parse_claimed(self, response: Response) -> AsyncIterator[Any]:
@@ -896,7 +852,7 @@ class OutletSpider(scrapy.Spider):
             yield page
 
     def release_claims(self, archived: str) -> Iterator[ArticlePage]:
-        for page in self.claims.pop(archived, []):
+        for page in self.frontier.release_claims(archived):
             yield dataclasses.replace(page, rechecked=True)
 
     # -- failures ------------------------------------------------------------------------
