@@ -365,3 +365,33 @@ def test_the_import_pipeline_loads_neither_the_snapshot_code_nor_the_cdx_client(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_file_read_twice_in_one_import_is_imported_once(tmp_path: Path) -> None:
+    """The records of a file imported before are asked of the archive once per file; those
+    this run imported since count too, committed or not (the same file named twice)."""
+    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+    from qiosk_scraper.backfill.read import read_captures
+
+    db, stored = mirror_archive(tmp_path / "archive", count=3)
+    warc = tmp_path / "c.warc.gz"
+    write_warc(
+        warc, [Page(s.url, _edit(s.body, "Again."), _at(s, timedelta(days=5))) for s in stored]
+    )
+    captures = list(read_captures([warc], source="own-warc"))
+    stream = [*captures, Checkpoint(lambda: None), *captures, *captures[:1]]
+    result = import_captures(
+        db,
+        stream,
+        site=SITE,
+        profile=profile_named("responsiblestatecraft"),
+        arguments={},
+        workers=1,
+    )
+    assert (result.captures, result.already, result.outcomes) == (7, 4, {"later": 3})
+    before = _state(db)
+    again = import_captures(
+        db, captures, site=SITE, profile=profile_named("responsiblestatecraft"), arguments={}
+    )
+    assert (again.captures, again.already) == (3, 3)
+    assert _state(db) == before
