@@ -293,8 +293,8 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
     _assert_index_in_step(killed)
 
 
-def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
-    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+def _archive_and_later_captures(tmp_path: Path) -> tuple[Path, list[Any]]:
+    """An archive of three articles and a WARC's captures of them edited five days later."""
     from qiosk_scraper.backfill.read import read_captures
 
     db, stored = mirror_archive(tmp_path / "archive", count=3)
@@ -302,7 +302,13 @@ def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path:
         tmp_path / "c.warc.gz",
         [Page(s.url, _edit(s.body, "Again."), _at(s, timedelta(days=5))) for s in stored],
     )
-    first, second, third = read_captures([tmp_path / "c.warc.gz"], source="own-warc")
+    return db, list(read_captures([tmp_path / "c.warc.gz"], source="own-warc"))
+
+
+def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
+    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+
+    db, (first, second, third) = _archive_and_later_captures(tmp_path)
     seen: list[list[bool]] = []
 
     def committed() -> None:  # asked through a connection of its own, as a rerun would
@@ -371,14 +377,8 @@ def test_a_file_read_twice_in_one_import_is_imported_once(tmp_path: Path) -> Non
     """The records of a file imported before are asked of the archive once per file; those
     this run imported since count too, committed or not (the same file named twice)."""
     from qiosk_scraper.backfill.importer import Checkpoint, import_captures
-    from qiosk_scraper.backfill.read import read_captures
 
-    db, stored = mirror_archive(tmp_path / "archive", count=3)
-    warc = tmp_path / "c.warc.gz"
-    write_warc(
-        warc, [Page(s.url, _edit(s.body, "Again."), _at(s, timedelta(days=5))) for s in stored]
-    )
-    captures = list(read_captures([warc], source="own-warc"))
+    db, captures = _archive_and_later_captures(tmp_path)
     stream = [*captures, Checkpoint(lambda: None), *captures, *captures[:1]]
     result = import_captures(
         db,
