@@ -357,20 +357,25 @@ def test_an_import_and_a_crawl_never_write_at_once(tmp_path: Path) -> None:
     assert _state(db) == before
 
 
-def test_the_import_pipeline_loads_neither_the_snapshot_code_nor_the_cdx_client() -> None:
+def test_the_import_command_loads_neither_the_snapshot_code_nor_scrapy(tmp_path: Path) -> None:
     """What ``qiosk import`` runs before its worker pool starts is a cost of every import (one
-    core busy, the other idle): the reader and the importer leave out the snapshot package
-    (Frictionless) and the CDX client (Scrapy's middlewares), which an import of files never
-    uses."""
+    core busy, the other idle): the command leaves out the snapshot package (Frictionless), the
+    CDX client and Scrapy with Twisted (the crawl's), which an import of files never uses."""
+    warc = tmp_path / "one.warc.gz"
+    write_warc(warc, [Page(f"{SITE}/a/", b"<html><p>A</p></html>", "2024-01-01T00:00:00Z")])
+    argv = ["import", str(warc), "--db", str(tmp_path / "q.db"), "--source", "x", OFFLINE]
     code = (
-        "import sys, qiosk_scraper.backfill.importer, qiosk_scraper.backfill.read\n"
-        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', "
+        "import sys\n"
+        "from qiosk_scraper.cli import main\n"
+        f"main({argv!r}, standalone_mode=False)\n"
+        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', 'scrapy', 'twisted', "
         "'qiosk_scraper.backfill.cdx', 'qiosk_scraper.middlewares') if m in sys.modules))"
     )
-    loaded = subprocess.run(
+    out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert loaded.strip() == "[]"
+    assert out.startswith(f"imported into {tmp_path / 'q.db'}: 1 captures")
+    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_a_file_read_twice_in_one_import_is_imported_once(tmp_path: Path) -> None:

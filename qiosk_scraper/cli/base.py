@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import CRAWL_SOURCE, DatabaseError
+from qiosk_scraper.archive import CRAWL_SOURCE, DEFAULT_DB, DatabaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,14 +62,12 @@ def _database(ctx: click.Context) -> str:
             return str(args[index + 1])
         if str(arg).startswith("--db="):
             return str(arg).removeprefix("--db=")
-    from qiosk_scraper.session import DEFAULT_DB
-
     return DEFAULT_DB
 
 
 def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Option callback: an absolute http(s) URL, or a usage error saying so."""
-    from qiosk_scraper.guard import check_http_url
+    from qiosk_scraper.urls import check_http_url  # not guard: it loads Scrapy
 
     if value is None:
         return None
@@ -111,8 +109,6 @@ def command_errors(*errors: type[Exception]) -> Iterator[None]:
 def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
     """``--db``: the archive a command works on, with the default and path type they share
     (``crawl``'s stays text, as the spider argument it passes on)."""
-    from qiosk_scraper.session import DEFAULT_DB
-
     return click.option(
         "--db",
         default=DEFAULT_DB,
