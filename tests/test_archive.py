@@ -307,3 +307,7 @@ def test_inserted_values_are_stored_as_sqlite_utils_stores_them(archive: Archive
     ours = archive.db.execute(read.format("ours")).fetchall()
     assert ours == archive.db.execute(read.format("theirs")).fetchall()
     assert [v for _, v, _ in ours][7:10] == ['["a", "ü"]', '{"k": [1, 2]}', '["t", 1]']
+    assert archive._insert_rows("ours", [{"v": "x"}, {"v": 1}, {"v": None}]) == len(values) + 2
+    assert archive._insert_rows("ours", [{"v": [3]}]) == len(values) + 3
+    tail = archive.db.execute("SELECT v FROM ours WHERE i >= ? ORDER BY i", [len(values)])
+    assert [v for (v,) in tail] == ["x", 1, None, "[3]"]

@@ -275,13 +275,13 @@ class Archive(SnapshotCopies, ImportedCaptures):
             return None
         columns = tuple(rows[0])
         sql = _insert_sql(name, columns)
-        cursor = self.db.conn.cursor()
-        for row in rows:
-            values = [row[c] for c in columns]
-            if not _AS_THEY_ARE.issuperset(map(type, values)):
-                values = [jsonify_if_needed(value) for value in values]
-            cursor.execute(sql, values)
-        return cursor.lastrowid
+        table = [[row[c] for c in columns] for row in rows]
+        if not _AS_THEY_ARE.issuperset(type(value) for values in table for value in values):
+            table = [[jsonify_if_needed(value) for value in values] for values in table]
+        if len(table) == 1:
+            return self.db.conn.execute(sql, table[0]).lastrowid
+        self.db.conn.executemany(sql, table)
+        return int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
 
     # -- crawls --------------------------------------------------------------------------
 
