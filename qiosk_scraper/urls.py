@@ -59,17 +59,3 @@ def same_site(url: str, site: str) -> bool:
 
 def _bare(netloc: str) -> str:
     return netloc.removeprefix("www.")
-
-
-def check_http_url(url: str) -> str:
-    """``url`` when it is an absolute http(s) URL with a host; ValueError (saying what is
-    expected) otherwise. For the command line's ``--site``, ``--url`` and ``--base-url``."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # a port that is no number raises here
-    except ValueError as error:
-        raise ValueError(f"{url!r} is not a URL ({error})") from error
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r}: expected an http(s) URL such as https://example.org")
-    del port
-    return url.strip()

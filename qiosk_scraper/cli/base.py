@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -65,10 +66,22 @@ def _database(ctx: click.Context) -> str:
     return DEFAULT_DB
 
 
+def check_http_url(url: str) -> str:
+    """``url`` when it is an absolute http(s) URL with a host; ValueError (saying what is
+    expected) otherwise. For the command line's ``--site``, ``--url`` and ``--base-url``."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # a port that is no number raises here
+    except ValueError as error:
+        raise ValueError(f"{url!r} is not a URL ({error})") from error
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r}: expected an http(s) URL such as https://example.org")
+    del port
+    return url.strip()
+
+
 def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Option callback: an absolute http(s) URL, or a usage error saying so."""
-    from qiosk_scraper.urls import check_http_url  # not guard: it loads Scrapy
-
     if value is None:
         return None
     try:
