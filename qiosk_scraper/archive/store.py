@@ -276,7 +276,7 @@ class Archive(SnapshotCopies, ImportedCaptures):
         columns = tuple(rows[0])
         sql = _insert_sql(name, columns)
         table = [[row[c] for c in columns] for row in rows]
-        if not _AS_THEY_ARE.issuperset(type(value) for values in table for value in values):
+        if not all(_AS_THEY_ARE.issuperset(map(type, values)) for values in table):
             table = [[jsonify_if_needed(value) for value in values] for values in table]
         if len(table) == 1:
             return self.db.conn.execute(sql, table[0]).lastrowid
