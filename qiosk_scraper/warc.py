@@ -1,4 +1,5 @@
-"""Raw captures: HTTP exchanges written to rotating, gzipped WARC files with warcio.
+"""Raw captures: HTTP exchanges written to rotating, gzipped WARC files, byte for byte as warcio's
+writer would write them (read back with warcio).
 
 Each file starts with a ``warcinfo`` record (crawl, site, software versions) and then holds, per
 exchange, a ``response`` record (status line, headers and body exactly as received, before any
@@ -73,7 +74,7 @@ def reason_phrase(status: int) -> str:
 _GZIP_LEVEL, _GZIP_WBITS, _CHUNK = 9, zlib.MAX_WBITS + 16, 16384
 
 
-def _http_head(protocol: str, statusline: str, fields: Iterable[tuple[str, str]]) -> bytes:
+def _http_head(protocol: str, statusline: str, fields: list[tuple[str, str]]) -> bytes:
     """The HTTP status line and headers of a record, as warcio's ``StatusAndHeaders`` writes
     them; a header that is not ASCII is left to warcio (it percent-encodes it, RFC 8187)."""
     lead = f"{protocol} {statusline}" if protocol and statusline else protocol + statusline
@@ -81,7 +82,7 @@ def _http_head(protocol: str, statusline: str, fields: Iterable[tuple[str, str]]
     try:
         return text.encode("ascii")
     except UnicodeEncodeError:
-        return bytes(StatusAndHeaders(statusline, list(fields), protocol).to_ascii_bytes())
+        return bytes(StatusAndHeaders(statusline, fields, protocol).to_ascii_bytes())
 
 
 def _sha256_label(digest: Any) -> str:
