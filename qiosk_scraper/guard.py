@@ -90,20 +90,6 @@ def is_local_host(host: str) -> bool:
     return host in _LOCAL_NAMES or host.endswith((".localhost", ".local"))
 
 
-def check_http_url(url: str) -> str:
-    """``url`` when it is an absolute http(s) URL with a host; ValueError (saying what is
-    expected) otherwise. For the command line's ``--site``, ``--url`` and ``--base-url``."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # a port that is no number raises here
-    except ValueError as error:
-        raise ValueError(f"{url!r} is not a URL ({error})") from error
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r}: expected an http(s) URL such as https://example.org")
-    del port
-    return url.strip()
-
-
 def url_refusal(url: str, site: str) -> Refusal | None:
     """Why the crawl of ``site`` must not request ``url`` (None when it may)."""
     parts = urlsplit(url)

@@ -44,6 +44,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from qiosk_scraper import __version__
+from qiosk_scraper.archive import DEFAULT_DB as DEFAULT_DB
 from qiosk_scraper.archive import SQLITE_VERSION, Archive, ArchiveLocked, DiskFull, WriteFailed
 from qiosk_scraper.locks import ArchiveBusy as ArchiveBusy
 from qiosk_scraper.locks import CrawlLock, pause_point
@@ -53,9 +54,6 @@ logger = logging.getLogger(__name__)
 
 
 DEFAULT_SITE = "https://responsiblestatecraft.org"
-
-
-DEFAULT_DB = "archive/qiosk.db"
 
 
 # The toolkit's own crawl figures, in Scrapy's stats under these names.

@@ -1,4 +1,5 @@
-"""Raw captures: HTTP exchanges written to rotating, gzipped WARC files with warcio.
+"""Raw captures: HTTP exchanges written to rotating, gzipped WARC files, byte for byte as warcio's
+writer would write them (read back with warcio).
 
 Each file starts with a ``warcinfo`` record (crawl, site, software versions) and then holds, per
 exchange, a ``response`` record (status line, headers and body exactly as received, before any
@@ -19,6 +20,7 @@ and :func:`repair` cuts a file back to its last complete exchange before the cra
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from warcio.statusandheaders import StatusAndHeaders
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
@@ -68,6 +70,61 @@ def reason_phrase(status: int) -> str:
         return "Unknown"
 
 
+# How warcio gzips a record (its GzippingWrapper) and feeds it the payload (its BUFF_SIZE).
+_GZIP_LEVEL, _GZIP_WBITS, _CHUNK = 9, zlib.MAX_WBITS + 16, 16384
+
+
+def _http_head(protocol: str, statusline: str, fields: list[tuple[str, str]]) -> bytes:
+    """The HTTP status line and headers of a record, as warcio's ``StatusAndHeaders`` writes
+    them; a header that is not ASCII is left to warcio (it percent-encodes it, RFC 8187)."""
+    lead = f"{protocol} {statusline}" if protocol and statusline else protocol + statusline
+    text = (f"{lead}\r\n" if lead else "") + "".join(f"{n}: {v}\r\n" for n, v in fields) + "\r\n"
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError:
+        return bytes(StatusAndHeaders(statusline, fields, protocol).to_ascii_bytes())
+
+
+def _sha256_label(digest: Any) -> str:
+    return "sha256:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def _record_id() -> str:
+    return str(StatusAndHeadersParser.make_warc_id())
+
+
+def _member(
+    kind: str,
+    url: str,
+    fields: list[tuple[str, str]],
+    record_id: str,
+    http_head: bytes,
+    payload: bytes,
+    payload_digest: Any,
+) -> bytes:
+    """A ``response`` or ``request`` record as the gzip member warcio's ``WARCWriter`` makes
+    of it, byte for byte (headers in its order, SHA-256 digests, level 9 gzip fed in its
+    pieces), built directly: warcio builds, re-parses and re-reads each record several times.
+    ``fields``: the WARC headers given before WARC-Type (WARC-Date ...)."""
+    block_digest = hashlib.sha256(http_head)
+    block_digest.update(payload)
+    fields = [*fields, ("WARC-Type", kind), ("WARC-Record-ID", record_id)]
+    fields += [("WARC-Target-URI", url)] if url else []
+    fields += [
+        ("WARC-Payload-Digest", _sha256_label(payload_digest)),
+        ("WARC-Block-Digest", _sha256_label(block_digest)),
+        ("Content-Type", f"application/http; msgtype={kind}"),
+        ("Content-Length", str(len(http_head) + len(payload))),
+    ]
+    head = "WARC/1.0\r\n" + "".join(f"{n}: {v}\r\n" for n, v in fields) + "\r\n"
+    compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+    out = [compressor.compress(head.encode("utf-8")), compressor.compress(http_head)]
+    view = memoryview(payload)
+    out += [compressor.compress(view[i : i + _CHUNK]) for i in range(0, len(view), _CHUNK)]
+    out += [compressor.compress(b"\r\n\r\n"), compressor.flush()]
+    return b"".join(out)
+
+
 class WarcWriter:
     """Writes exchanges to ``<folder>/<prefix>-NNNNN.warc.gz``, rotating by size.
 
@@ -90,6 +147,7 @@ class WarcWriter:
         self.relative_to = relative_to or folder
         self.files: list[Path] = []
         self._handle: IO[bytes] | None = None
+        self._relative = ""  # the current file's name relative to relative_to
         self.refused: Exception | None = None  # set: every write fails with it
 
     def _open_next(self) -> None:
@@ -100,6 +158,7 @@ class WarcWriter:
         # failed write (disk full) can be cut back to where the exchange began.
         self._handle = path.open("xb", buffering=0)  # never overwrite an earlier capture
         self.files.append(path)
+        self._relative = os.path.relpath(path, self.relative_to)
         writer = self._records()
         info = writer.create_warcinfo_record(path.name, self.info)
         try:
@@ -168,7 +227,6 @@ class WarcWriter:
         if self.refused is not None:
             raise self.refused
         handle = self._current()
-        writer = self._records()
         date = warc_date(fetched_at)
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -177,43 +235,37 @@ class WarcWriter:
             for name, value in response_headers
             if name.lower() not in _DROPPED_HEADERS
         ]
-        response_warc_headers = {"WARC-Date": date}
-        if ip_address:
-            response_warc_headers["WARC-IP-Address"] = ip_address
-        response = writer.create_warc_record(
-            url,
-            "response",
-            payload=io.BytesIO(body),
-            length=len(body),
-            warc_headers_dict=response_warc_headers,
-            http_headers=StatusAndHeaders(
-                f"{status} {reason_phrase(status)}", response_fields, protocol=protocol
-            ),
-        )
         request_fields = list(request_headers)
         if not any(name.lower() == "host" for name, _ in request_fields):
             request_fields.insert(0, ("Host", parts.netloc))
-        request = writer.create_warc_record(
+        response_id = _record_id()
+        payload = hashlib.sha256(body)
+        response_member = _member(
+            "response",
             url,
+            [("WARC-Date", date), *([("WARC-IP-Address", ip_address)] if ip_address else [])],
+            response_id,
+            _http_head(protocol, f"{status} {reason_phrase(status)}", response_fields),
+            body,
+            payload,
+        )
+        method_line = f"{method} {target} {protocol}".split(" ", 1)
+        request_member = _member(
             "request",
-            payload=io.BytesIO(request_body),
-            length=len(request_body),
-            warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
-            },
-            http_headers=StatusAndHeaders(
-                f"{method} {target} {protocol}", request_fields, is_http_request=True
-            ),
+            url,
+            [("WARC-Date", date), ("WARC-Concurrent-To", response_id)],
+            _record_id(),
+            _http_head(method_line[0], method_line[1], request_fields),
+            request_body,
+            hashlib.sha256(request_body),
         )
         offset = handle.tell()
-        response_member, request_member = self._members(writer, [response, request])
         self._append(response_member, request_member)
         return WarcLocation(
-            file=os.path.relpath(self.files[-1], self.relative_to),
+            file=self._relative,
             offset=offset,
             length=len(response_member),
-            payload_sha256=hashlib.sha256(body).hexdigest(),
+            payload_sha256=payload.hexdigest(),
             payload_length=len(body),
         )
 

@@ -280,3 +280,34 @@ def test_crawl_errors_and_captures_round_trip(archive: Archive, crawl_id: int) -
     assert latest["status"] == 404
     with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
         archive.add_error(crawl_id + 99, "x", "kind", "message")
+
+
+def test_inserted_values_are_stored_as_sqlite_utils_stores_them(archive: Archive) -> None:
+    """Rows are inserted without sqlite-utils' insert_all, converting only what it converts:
+    each value reads back exactly as it does from a table sqlite-utils filled."""
+    import datetime
+    import decimal
+    import enum
+    import uuid
+
+    class Kind(enum.StrEnum):
+        LIVE = "live"
+
+    values: list[Any] = [
+        "text ✓", 3, 2.5, True, None, b"\x00bytes", Kind.LIVE, ["a", "ü"], {"k": [1, 2]},
+        ("t", 1), decimal.Decimal("1.25"), datetime.date(2025, 1, 2),
+        datetime.datetime(2025, 1, 2, 3, 4, 5), datetime.timedelta(hours=1), uuid.UUID(int=7),
+    ]  # fmt: skip
+    archive.db.execute("CREATE TABLE ours (i INTEGER PRIMARY KEY, v)")
+    archive.db.execute("CREATE TABLE theirs (i INTEGER PRIMARY KEY, v)")
+    last = archive._insert_rows("ours", ({"i": i, "v": v} for i, v in enumerate(values)))
+    archive.db["theirs"].insert_all({"i": i, "v": v} for i, v in enumerate(values))
+    assert last == len(values) - 1
+    read = "SELECT i, v, typeof(v) FROM {} ORDER BY i"
+    ours = archive.db.execute(read.format("ours")).fetchall()
+    assert ours == archive.db.execute(read.format("theirs")).fetchall()
+    assert [v for _, v, _ in ours][7:10] == ['["a", "ü"]', '{"k": [1, 2]}', '["t", 1]']
+    assert archive._insert_rows("ours", [{"v": "x"}, {"v": 1}, {"v": None}]) == len(values) + 2
+    assert archive._insert_rows("ours", [{"v": [3]}]) == len(values) + 3
+    tail = archive.db.execute("SELECT v FROM ours WHERE i >= ? ORDER BY i", [len(values)])
+    assert [v for (v,) in tail] == ["x", 1, None, "[3]"]

@@ -293,8 +293,8 @@ def test_an_import_killed_midway_finishes_when_rerun(tmp_path: Path) -> None:
     _assert_index_in_step(killed)
 
 
-def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
-    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+def _archive_and_later_captures(tmp_path: Path) -> tuple[Path, list[Any]]:
+    """An archive of three articles and a WARC's captures of them edited five days later."""
     from qiosk_scraper.backfill.read import read_captures
 
     db, stored = mirror_archive(tmp_path / "archive", count=3)
@@ -302,7 +302,13 @@ def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path:
         tmp_path / "c.warc.gz",
         [Page(s.url, _edit(s.body, "Again."), _at(s, timedelta(days=5))) for s in stored],
     )
-    first, second, third = read_captures([tmp_path / "c.warc.gz"], source="own-warc")
+    return db, list(read_captures([tmp_path / "c.warc.gz"], source="own-warc"))
+
+
+def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
+    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+
+    db, (first, second, third) = _archive_and_later_captures(tmp_path)
     seen: list[list[bool]] = []
 
     def committed() -> None:  # asked through a connection of its own, as a rerun would
@@ -351,17 +357,46 @@ def test_an_import_and_a_crawl_never_write_at_once(tmp_path: Path) -> None:
     assert _state(db) == before
 
 
-def test_the_import_pipeline_loads_neither_the_snapshot_code_nor_the_cdx_client() -> None:
+def test_the_import_command_loads_neither_the_snapshot_code_nor_scrapy(tmp_path: Path) -> None:
     """What ``qiosk import`` runs before its worker pool starts is a cost of every import (one
-    core busy, the other idle): the reader and the importer leave out the snapshot package
-    (Frictionless) and the CDX client (Scrapy's middlewares), which an import of files never
-    uses."""
+    core busy, the other idle): the command leaves out the snapshot package (Frictionless), the
+    CDX client and Scrapy with Twisted (the crawl's), which an import of files never uses."""
+    warc = tmp_path / "one.warc.gz"
+    write_warc(warc, [Page(f"{SITE}/a/", b"<html><p>A</p></html>", "2024-01-01T00:00:00Z")])
+    argv = ["import", str(warc), "--db", str(tmp_path / "q.db"), "--source", "x", OFFLINE]
     code = (
-        "import sys, qiosk_scraper.backfill.importer, qiosk_scraper.backfill.read\n"
-        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', "
+        "import sys\n"
+        "from qiosk_scraper.cli import main\n"
+        f"main({argv!r}, standalone_mode=False)\n"
+        "print(sorted(m for m in ('frictionless', 'qiosk_scraper.snapshot', 'scrapy', 'twisted', "
         "'qiosk_scraper.backfill.cdx', 'qiosk_scraper.middlewares') if m in sys.modules))"
     )
-    loaded = subprocess.run(
+    out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert loaded.strip() == "[]"
+    assert out.startswith(f"imported into {tmp_path / 'q.db'}: 1 captures")
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_file_read_twice_in_one_import_is_imported_once(tmp_path: Path) -> None:
+    """The records of a file imported before are asked of the archive once per file; those
+    this run imported since count too, committed or not (the same file named twice)."""
+    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+
+    db, captures = _archive_and_later_captures(tmp_path)
+    stream = [*captures, Checkpoint(lambda: None), *captures, *captures[:1]]
+    result = import_captures(
+        db,
+        stream,
+        site=SITE,
+        profile=profile_named("responsiblestatecraft"),
+        arguments={},
+        workers=1,
+    )
+    assert (result.captures, result.already, result.outcomes) == (7, 4, {"later": 3})
+    before = _state(db)
+    again = import_captures(
+        db, captures, site=SITE, profile=profile_named("responsiblestatecraft"), arguments={}
+    )
+    assert (again.captures, again.already) == (3, 3)
+    assert _state(db) == before

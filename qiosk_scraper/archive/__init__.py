@@ -108,9 +108,14 @@ from qiosk_scraper.archive.rows import content_hash, now_iso
 from qiosk_scraper.archive.schema import SCHEMA_VERSION, expected_schema
 from qiosk_scraper.archive.store import CONFLICTING_CANONICAL, Archive, SaveOutcome
 
+# Where the commands keep the archive unless given --db. Here, not in the crawl session: a
+# command that never crawls (import) would load Scrapy and Twisted for it.
+DEFAULT_DB = "archive/qiosk.db"
+
 __all__ = [
     "CONFLICTING_CANONICAL",
     "CRAWL_SOURCE",
+    "DEFAULT_DB",
     "SCHEMA_VERSION",
     "SQLITE_VERSION",
     "Archive",

@@ -96,6 +96,18 @@ class ImportedCaptures:
         ).fetchone()
         return row is not None
 
+    def imported_records(self, file_sha256: str) -> set[tuple[str, int, str]]:
+        """The records of the file ``file_sha256`` imported already, each as (WACZ member or
+        "", offset or -1, capture time): what :meth:`imported` asks of one, for a whole file."""
+        return {
+            (str(member), int(offset), str(at))
+            for member, offset, at in self.db.execute(
+                "SELECT ifnull(member, ''), ifnull(record_offset, -1), captured_at "
+                "FROM capture_sources WHERE file_sha256 = ?",
+                [file_sha256],
+            )
+        }
+
     def import_captures(
         self,
         crawl_id: int,

@@ -5,6 +5,7 @@ revisions and children, discoveries, snapshots and imported captures."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -58,7 +59,17 @@ CONFLICTING_CANONICAL = "conflicting_canonical"
 SaveOutcome = Literal["new", "updated", "unchanged", "conflicting"]
 
 
+# Types of the values sqlite-utils' jsonify_if_needed leaves as they are (a subclass of one may
+# not be: it goes through jsonify_if_needed).
+_AS_THEY_ARE = frozenset({str, int, float, bool, bytes, type(None)})
 
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (
+        f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
 
 
 class _Database(sqlite_utils.Database):
@@ -257,19 +268,20 @@ class Archive(SnapshotCopies, ImportedCaptures):
         """Insert rows (each with the columns of the first) into a table of the schema, as
         sqlite-utils' ``insert_all`` would (lists and dicts as JSON text) but without its checks
         of the table on every call (which cost more than the insert when a crawl or an import
-        stores thousands of articles); returns the last row's rowid."""
+        stores thousands of articles); returns the last row's rowid. Only a row holding a value
+        of a type SQLite does not take as it is goes through sqlite-utils' conversion."""
         rows = list(rows)
         if not rows:
             return None
-        columns = list(rows[0])
-        sql = (
-            f"INSERT INTO [{name}] ({', '.join(f'[{c}]' for c in columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
-        )
-        cursor = self.db.conn.cursor()
-        for row in rows:
-            cursor.execute(sql, [jsonify_if_needed(row[c]) for c in columns])
-        return cursor.lastrowid
+        columns = tuple(rows[0])
+        sql = _insert_sql(name, columns)
+        table = [[row[c] for c in columns] for row in rows]
+        if not all(_AS_THEY_ARE.issuperset(map(type, values)) for values in table):
+            table = [[jsonify_if_needed(value) for value in values] for values in table]
+        if len(table) == 1:
+            return self.db.conn.execute(sql, table[0]).lastrowid
+        self.db.conn.executemany(sql, table)
+        return int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
 
     # -- crawls --------------------------------------------------------------------------
 

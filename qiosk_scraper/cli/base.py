@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import CRAWL_SOURCE, DatabaseError
+from qiosk_scraper.archive import CRAWL_SOURCE, DEFAULT_DB, DatabaseError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,15 +63,25 @@ def _database(ctx: click.Context) -> str:
             return str(args[index + 1])
         if str(arg).startswith("--db="):
             return str(arg).removeprefix("--db=")
-    from qiosk_scraper.session import DEFAULT_DB
-
     return DEFAULT_DB
+
+
+def check_http_url(url: str) -> str:
+    """``url`` when it is an absolute http(s) URL with a host; ValueError (saying what is
+    expected) otherwise. For the command line's ``--site``, ``--url`` and ``--base-url``."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # a port that is no number raises here
+    except ValueError as error:
+        raise ValueError(f"{url!r} is not a URL ({error})") from error
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r}: expected an http(s) URL such as https://example.org")
+    del port
+    return url.strip()
 
 
 def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Option callback: an absolute http(s) URL, or a usage error saying so."""
-    from qiosk_scraper.guard import check_http_url
-
     if value is None:
         return None
     try:
@@ -111,8 +122,6 @@ def command_errors(*errors: type[Exception]) -> Iterator[None]:
 def db_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
     """``--db``: the archive a command works on, with the default and path type they share
     (``crawl``'s stays text, as the spider argument it passes on)."""
-    from qiosk_scraper.session import DEFAULT_DB
-
     return click.option(
         "--db",
         default=DEFAULT_DB,
