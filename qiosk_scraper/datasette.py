@@ -69,7 +69,6 @@ from datasette.utils import (
     await_me_maybe,
     escape_sqlite,
     parse_metadata,
-    path_with_added_args,
     path_with_removed_args,
     sqlite_timelimit,
     tilde_decode,
@@ -577,20 +576,27 @@ def facet_result(
     filter ``filter_key`` with its value in ``filter_values`` (one a row) on or off, and the
     facet itself is hidden by removing ``facet_arg`` from the page's query string."""
     size = facet.get_facet_size()
+    request = facet.request
     pairs = set(facet.get_querystring_pairs())
+    # Datasette's path_with_added_args, absolute: this page's URL and query string built once
+    # (as plain strings: Datasette's URL strings look up dir(str) at every method call)
+    here = facet.ds.absolute_url(request, str(facet.ds.urls.path(request.path)))
+    kept = urllib.parse.urlencode(urllib.parse.parse_qsl(request.query_string))
     values = []
     for row, filter_value in zip(rows[:size], filter_values, strict=False):
         arg = (filter_key, filter_value)
         selected = arg in pairs
-        toggle = (path_with_removed_args if selected else path_with_added_args)(
-            facet.request, dict([arg])
-        )
+        if selected:
+            removed = facet.ds.urls.path(path_with_removed_args(request, dict([arg])))
+            toggle = facet.ds.absolute_url(request, str(removed))
+        else:
+            toggle = f"{here}?{'&'.join(filter(None, (kept, urllib.parse.urlencode([arg]))))}"
         values.append(
             {
                 "value": row["value"],
                 "label": row[label],
                 "count": row["count"],
-                "toggle_url": facet.ds.absolute_url(facet.request, facet.ds.urls.path(toggle)),
+                "toggle_url": toggle,
                 "selected": selected,
             }
         )

@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from datasette.app import Datasette
 from datasette.database import Database
-from datasette.utils import escape_fts
+from datasette.utils import escape_fts, path_with_added_args, path_with_removed_args
+from datasette.utils.asgi import Request
 from support.datasette import build_archive, get, qiosk_serve, record
 
 from qiosk_scraper import datasette as qds
@@ -298,3 +300,34 @@ def test_rows_as_bitmasks_take_known_keys_only() -> None:
         keys = [*random.Random(n).sample(ids, n), -5, 10**7]
         expected = sum(1 << values.positions[k] for k in set(keys) if k in values.positions)
         assert values.mask(keys) == expected, n
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "_search=war+%C3%A9t%C3%A9",
+        "_search=x&section=Analysis&empty=&_facet=section&_facet=section",
+        "section=a%26b&_sort_desc=published&_search=%22gulf+states%22",
+    ],
+)
+@pytest.mark.parametrize("https", [False, True])
+def test_facet_toggle_links_are_the_ones_datasette_builds(query: str, https: bool) -> None:
+    """The facet builder makes each value's toggle link from the page's URL once; the links
+    are exactly Datasette's (its path_with_added_args / path_with_removed_args, absolute)."""
+    ds = Datasette(memory=True, settings={"force_https_urls": https})
+    request = Request.fake(f"/archive/articles?{query}")
+    facet = qds.MonthFacet(ds, request, "archive", sql="select 1", table="articles")
+    values = ["Analysis", "a&b", "é t/ü", "Reporting", "50%"]
+    rows = [{"value": value, "count": 1} for value in values]
+    result = qds.facet_result(
+        facet, {"source": "request"}, "section", {"_facet": "section"}, rows, "section", values
+    )
+    for found, value in zip(result["results"], values, strict=True):
+        arg = {"section": value}
+        path = (path_with_removed_args if found["selected"] else path_with_added_args)(request, arg)
+        assert found["toggle_url"] == ds.absolute_url(request, ds.urls.path(path)), value
+    selected = {found["value"] for found in result["results"] if found["selected"]}
+    assert selected == ({"Analysis"} if "section=Analysis" in query else set()) | (
+        {"a&b"} if "section=a%26b" in query else set()
+    )
