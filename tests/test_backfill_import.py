@@ -305,8 +305,16 @@ def _archive_and_later_captures(tmp_path: Path) -> tuple[Path, list[Any]]:
     return db, list(read_captures([tmp_path / "c.warc.gz"], source="own-warc"))
 
 
+def _import(db: Path, stream: list[Any], workers: int | None = None) -> Any:
+    """``import_captures`` of ``stream`` into ``db`` as the outlet, in ``workers`` processes."""
+    from qiosk_scraper.backfill.importer import import_captures
+
+    outlet = profile_named("responsiblestatecraft")
+    return import_captures(db, stream, site=SITE, profile=outlet, arguments={}, workers=workers)
+
+
 def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path: Path) -> None:
-    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+    from qiosk_scraper.backfill.importer import Checkpoint
 
     db, (first, second, third) = _archive_and_later_captures(tmp_path)
     seen: list[list[bool]] = []
@@ -316,14 +324,7 @@ def test_a_checkpoint_comes_after_the_captures_before_it_are_committed(tmp_path:
             seen.append([other.imported(_provenance(c)) for c in (first, second, third)])
 
     stream = [first, second, Checkpoint(committed), third, Checkpoint(committed)]
-    result = import_captures(
-        db,
-        stream,
-        site=SITE,
-        profile=profile_named("responsiblestatecraft"),
-        arguments={},
-        workers=2,
-    )
+    result = _import(db, stream, workers=2)
     assert seen == [[True, True, False], [True, True, True]]
     assert result.outcomes == {"later": 3}
 
@@ -381,22 +382,13 @@ def test_the_import_command_loads_neither_the_snapshot_code_nor_scrapy(tmp_path:
 def test_a_file_read_twice_in_one_import_is_imported_once(tmp_path: Path) -> None:
     """The records of a file imported before are asked of the archive once per file; those
     this run imported since count too, committed or not (the same file named twice)."""
-    from qiosk_scraper.backfill.importer import Checkpoint, import_captures
+    from qiosk_scraper.backfill.importer import Checkpoint
 
     db, captures = _archive_and_later_captures(tmp_path)
     stream = [*captures, Checkpoint(lambda: None), *captures, *captures[:1]]
-    result = import_captures(
-        db,
-        stream,
-        site=SITE,
-        profile=profile_named("responsiblestatecraft"),
-        arguments={},
-        workers=1,
-    )
+    result = _import(db, stream, workers=1)
     assert (result.captures, result.already, result.outcomes) == (7, 4, {"later": 3})
     before = _state(db)
-    again = import_captures(
-        db, captures, site=SITE, profile=profile_named("responsiblestatecraft"), arguments={}
-    )
+    again = _import(db, captures)
     assert (again.captures, again.already) == (3, 3)
     assert _state(db) == before
