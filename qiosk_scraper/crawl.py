@@ -22,9 +22,9 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import Archive
+from qiosk_scraper.archive import DEFAULT_DB, Archive
 from qiosk_scraper.health import HISTORY_CRAWLS, drift_warnings, pooled
-from qiosk_scraper.session import DEFAULT_DB, DEFAULT_SITE, figures
+from qiosk_scraper.session import DEFAULT_SITE, figures
 from qiosk_scraper.spiders.frontier import Frontier
 
 logger = logging.getLogger(__name__)

@@ -44,7 +44,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from qiosk_scraper import __version__
-from qiosk_scraper.archive import DEFAULT_DB as DEFAULT_DB
 from qiosk_scraper.archive import SQLITE_VERSION, Archive, ArchiveLocked, DiskFull, WriteFailed
 from qiosk_scraper.locks import ArchiveBusy as ArchiveBusy
 from qiosk_scraper.locks import CrawlLock, pause_point

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from qiosk_scraper.archive import Archive, ArchiveError
+from qiosk_scraper.archive import DEFAULT_DB, Archive, ArchiveError
 from qiosk_scraper.cli.base import command_errors, http_url, main
 from qiosk_scraper.crawl import (
     NothingToResume,
@@ -20,7 +20,7 @@ from qiosk_scraper.crawl import (
 )
 from qiosk_scraper.locks import ArchiveBusy, CrawlLock
 from qiosk_scraper.profiles import SOURCES, profile_for, profiles
-from qiosk_scraper.session import DEFAULT_DB, DEFAULT_SITE
+from qiosk_scraper.session import DEFAULT_SITE
 from qiosk_scraper.spiders.outlet import SpiderArgumentError, parse_sources
 
 

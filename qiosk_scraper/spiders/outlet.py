@@ -76,7 +76,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from warcio.exceptions import ArchiveLoadFailed
 
-from qiosk_scraper.archive import WriteFailed, now_iso
+from qiosk_scraper.archive import DEFAULT_DB, WriteFailed, now_iso
 from qiosk_scraper.discover.pages import (
     ArticleLinks,
     read_feed_links,
@@ -93,7 +93,6 @@ from qiosk_scraper.session import (
     ARTICLES_GONE,
     ARTICLES_SKIPPED,
     ARTICLES_UNCHANGED,
-    DEFAULT_DB,
     DEFAULT_SITE,
     NOT_MODIFIED,
     SITEMAP_TOTAL,
